@@ -1,0 +1,186 @@
+"""The LightningModule: normalisation, loss, metrics, optimiser and schedule around any registered model.
+
+Every constructor argument is plain data (dicts, lists, numbers), so checkpoints hold a complete,
+rebuildable description of the model and load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from lightning.fabric.utilities.throughput import measure_flops
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from torch import Tensor
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MulticlassPrecision,
+    MulticlassRecall,
+    MulticlassSpecificity,
+)
+
+PER_CLASS_METRICS = ("precision", "recall", "f1", "specificity")
+
+
+def plain(value: Any) -> Any:
+    """OmegaConf containers -> dicts and lists (checkpoints must hold plain data only)."""
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def evaluation_metrics(num_classes: int) -> MetricCollection:
+    return MetricCollection({
+        "acc": MulticlassAccuracy(num_classes, average="micro"),
+        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
+        "precision": MulticlassPrecision(num_classes, average=None),
+        "recall": MulticlassRecall(num_classes, average=None),
+        "f1": MulticlassF1Score(num_classes, average=None),
+        "specificity": MulticlassSpecificity(num_classes, average=None),
+        "confusion": MulticlassConfusionMatrix(num_classes),
+    })
+
+
+class FERModule(L.LightningModule):
+    """Cross-entropy training of ``model`` on faces given as float [0, 1] batches.
+
+    Args:
+        model: config of the network (``_target_: fer.models.create_model``, ``name``, options);
+            sized here from ``preprocessing``.
+        preprocessing: ``image_size``, ``channels``, ``classes`` of the training data (from the DataModule).
+        optimizer / scheduler: Hydra partial configs; the scheduler learns its length from the trainer.
+        mean / std: input normalisation, part of the model so inference cannot forget it.
+        class_weights: per-class loss weights (``balance=loss_weights``), or None.
+    """
+
+    def __init__(self, model: dict, preprocessing: dict, optimizer: dict, scheduler: dict | None = None,
+                 label_smoothing: float = 0.0, class_weights: list[float] | None = None, mean: float = 0.5,
+                 std: float = 0.25, channels_last: bool = True) -> None:
+        model, preprocessing, optimizer, scheduler, class_weights = (
+            plain(model), plain(preprocessing), plain(optimizer), plain(scheduler), plain(class_weights))
+        super().__init__()
+        self.save_hyperparameters()
+        self.classes = list(preprocessing["classes"])
+        self.net = instantiate(model, in_channels=preprocessing["channels"], num_classes=len(self.classes),
+                               image_size=preprocessing["image_size"])
+        self.channels_last = channels_last
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
+        self.register_buffer("class_weights", weights, persistent=False)
+        self.train_acc = MulticlassAccuracy(len(self.classes), average="micro")
+        self.val_metrics = evaluation_metrics(len(self.classes))
+        self.test_metrics = evaluation_metrics(len(self.classes))
+        self.confusion: dict[str, Tensor] = {}
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        """Everything inference needs to feed this model exactly as it was trained."""
+        return {**self.hparams.preprocessing, "mean": self.hparams.mean, "std": self.hparams.std}
+
+    # ------------------------------------------------------------------ forward
+    def normalize(self, x: Tensor) -> Tensor:
+        x = (x - self.hparams.mean) / self.hparams.std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Float [0, 1] images [B, C, H, W] -> logits [B, classes]."""
+        return self.net(self.normalize(x))
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Penultimate features (for the embedding projector)."""
+        return self.net.features(self.normalize(x))
+
+    # ------------------------------------------------------------------ steps
+    def loss(self, logits: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(logits.float(), target, weight=self.class_weights,
+                               label_smoothing=self.hparams.label_smoothing)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        images, labels = batch
+        logits = self(images)
+        loss = self.loss(logits, labels) + self.net.regularization_loss()
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss became {loss.item()} at epoch {self.current_epoch}, step {self.global_step}: "
+                "the run diverged; lower module.optimizer.lr, add warm-up, or use trainer.precision=32-true")
+        self.train_acc(logits, labels if labels.ndim == 1 else labels.argmax(1))
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True)
+        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+        images, labels = batch
+        logits = self(images)
+        self.log(f"{stage}_loss", self.loss(logits, labels), on_epoch=True, prog_bar=stage == "val")
+        getattr(self, f"{stage}_metrics").update(logits, labels)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        metrics = getattr(self, f"{stage}_metrics")
+        values = metrics.compute()
+        metrics.reset()
+        self.confusion[stage] = values.pop("confusion").cpu()
+        self.log(f"{stage}_acc", values.pop("acc"), prog_bar=stage == "val")
+        self.log(f"{stage}_f1_macro", values.pop("f1_macro"))
+        self.log_dict({f"{stage}_{name}/{cls}": value[i] for name, value in values.items()
+                       for i, cls in enumerate(self.classes)})
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
+
+    def predict_step(self, batch, batch_idx: int) -> Tensor:
+        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self(images).float().softmax(1)
+
+    # ------------------------------------------------------------------ set-up
+    def on_fit_start(self) -> None:
+        """Data-dependent initialisation (PCA of the mlp), then the model's size and cost, once."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if hasattr(self.net, "fit_to_data") and datamodule is not None:
+            images = datamodule.split_tensors("train").images.to(self.device).float().div_(255)
+            self.net.fit_to_data(self.normalize(images))
+        if self.global_rank == 0:
+            params, flops = self.size_and_cost()
+            self.print(f"{self.net.model_name}: {params / 1e6:.2f} M parameters, "
+                       f"{flops / 1e6:.1f} MFLOPs per image (forward)")
+
+    def size_and_cost(self) -> tuple[int, int]:
+        """Parameter count and forward FLOPs per image."""
+        pre = self.hparams.preprocessing
+        x = torch.zeros(1, pre["channels"], pre["image_size"], pre["image_size"], device=self.device)
+        was_training = self.net.training
+        self.net.eval()
+        with torch.no_grad():
+            flops = measure_flops(self.net, lambda: self.net(x))
+        self.net.train(was_training)
+        return sum(p.numel() for p in self.net.parameters()), flops
+
+    def configure_optimizers(self):
+        optimizer = instantiate(self.hparams.optimizer)(self.parameters())
+        if not self.hparams.scheduler:
+            return optimizer
+        make = instantiate(self.hparams.scheduler)
+        steps = int(self.trainer.estimated_stepping_batches)
+        length = {name: steps for name in ("total_steps", "T_max") if name in inspect.signature(make.func).parameters}
+        scheduler = make(optimizer, **length)
+        if isinstance(scheduler, ReduceLROnPlateau):
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "monitor": "val_acc", "interval": "epoch"}}
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,57 @@
+"""Tables across runs: every metrics.json under a directory, one Markdown table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+DEFAULT_COLUMNS = ("model", "test_acc", "test_f1_macro", "val_acc", "best_epoch", "epochs", "seconds_per_epoch")
+
+
+def collect_runs(root: str | Path) -> list[dict]:
+    rows = []
+    for path in sorted(Path(root).rglob("metrics.json")):
+        row = json.loads(path.read_text())
+        row["run"] = str(path.parent.relative_to(root)) if path.parent != Path(root) else "."
+        rows.append(row)
+    return rows
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return "" if value is None else str(value)
+
+
+def markdown_table(rows: list[dict], columns=DEFAULT_COLUMNS, sort_by: str | None = "test_acc") -> str:
+    if sort_by:
+        rows = sorted(rows, key=lambda r: (r.get(sort_by) is None, -(r.get(sort_by) or 0)
+                                           if isinstance(r.get(sort_by), (int, float)) else str(r.get(sort_by))))
+    columns = ["run", *columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class SweepSummary(Callback):
+    """Hydra callback: at the end of a multirun, print and write ``summary.md`` comparing its runs."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        root = Path(config.hydra.sweep.dir)
+        rows = collect_runs(root)
+        if not rows:
+            return
+        table = markdown_table(rows)
+        (root / "summary.md").write_text(table + "\n")
+        print(f"\n{len(rows)} runs in {root}:\n{table}\n(written to {root / 'summary.md'})")
+
+
+def format_run(metrics: dict) -> str:
+    """The few numbers a researcher reads first, as a two-column table."""
+    keys = ("model", "test_acc", "test_f1_macro", "val_acc", "best_epoch", "epochs", "seconds_per_epoch",
+            "precision", "best_checkpoint")
+    width = max(map(len, keys))
+    return "\n".join(f"{k:<{width}}  {_cell(metrics.get(k))}" for k in keys if metrics.get(k) is not None)

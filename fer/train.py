@@ -1,0 +1,53 @@
+"""train(cfg): the story ``scripts/train.py`` tells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
+from omegaconf import DictConfig
+
+from fer.config import instantiate_group, write_json
+
+
+def train(cfg: DictConfig) -> dict:
+    """Fit, test the best checkpoint on the test split, write ``metrics.json``; return the metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")  # the data's classes and counts size the model and weigh the loss
+    module = instantiate(cfg.module, model=cfg.model, preprocessing=datamodule.preprocessing(),
+                         class_weights=datamodule.loss_weights(), _recursive_=False)
+    trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
+                          logger=instantiate_group(cfg.logger) or False)
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)[0] \
+        if cfg.test else {}
+
+    metrics = run_metrics(trainer, tested, best, cfg.model.name)
+    write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
+    return metrics
+
+
+def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str) -> dict:
+    """What a run leaves behind: test metrics of the best checkpoint, its epoch and validation score, timing."""
+    checkpoint: ModelCheckpoint | None = trainer.checkpoint_callback
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    epochs = trainer.current_epoch
+    seconds = timer.time_elapsed("train") if timer else None
+    metrics = {
+        "model": model,
+        "epochs": epochs,
+        "best_epoch": torch.load(best, map_location="cpu", weights_only=True)["epoch"] + 1 if best else None,
+        "val_acc": float(checkpoint.best_model_score) if checkpoint and checkpoint.best_model_score is not None
+        else None,
+        "best_checkpoint": best or None,
+        "train_seconds": seconds,
+        "seconds_per_epoch": seconds / epochs if seconds and epochs else None,
+        "precision": str(trainer.precision),
+    }
+    return {**metrics, **{k: float(v) for k, v in tested.items()}}

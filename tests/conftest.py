@@ -1,0 +1,64 @@
+"""Shared fixtures: the real FER-2013 zip from ../shared, and tiny synthetic datasets made on the fly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer.labels import FER2013_CLASSES
+
+REPO = Path(__file__).resolve().parent.parent
+FER2013_ZIP = Path(os.environ.get("FER2013", REPO.parent / "shared" / "datasets" / "fer2013.zip"))
+FER2013_COUNTS = {  # DESIGN.md: class -> (train, PublicTest, PrivateTest)
+    "angry": (3995, 467, 491), "disgust": (436, 56, 55), "fear": (4097, 496, 528), "happy": (7215, 895, 879),
+    "neutral": (4965, 607, 626), "sad": (4830, 653, 594), "surprise": (3171, 415, 416),
+}
+
+
+@pytest.fixture(scope="session")
+def fer2013_zip() -> Path:
+    if not FER2013_ZIP.is_file():
+        pytest.skip(f"FER-2013 not found at {FER2013_ZIP} (set FER2013=<path to the Kaggle zip>)")
+    return FER2013_ZIP
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory) -> Path:
+    """Every test session decodes into its own cache, so tests never read a stale one."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["FER_CACHE_DIR"] = str(path)
+    return path
+
+
+def synthetic_faces(n: int, classes=FER2013_CLASSES, size: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable fake faces: class k is noise plus a bright horizontal band at a class-specific height."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % len(classes)
+    images = rng.integers(0, 90, (n, size, size), dtype=np.uint8)
+    band = size // (len(classes) + 1)
+    for i, k in enumerate(labels):
+        images[i, k * band:(k + 1) * band] += 150
+    return images, labels.astype(np.int64)
+
+
+def write_image_tree(root: Path, per_split: dict[str, int], classes=FER2013_CLASSES, size: int = 48,
+                     prefixes: dict[str, str] | None = None) -> Path:
+    """train/<class>/*.png and test/<class>/*.png; test files named PublicTest_/PrivateTest_ alternately."""
+    import cv2
+
+    for s, (split, count) in enumerate(per_split.items()):
+        images, labels = synthetic_faces(count, classes, size, seed=s)
+        for i, (image, label) in enumerate(zip(images, labels)):
+            folder = root / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            prefix = "Training" if split == "train" else ("PublicTest", "PrivateTest")[(i // len(classes)) % 2]
+            cv2.imwrite(str(folder / f"{prefix}_{i:05d}.png"), image)
+    return root
+
+
+@pytest.fixture
+def tiny_folder(tmp_path) -> Path:
+    return write_image_tree(tmp_path / "faces", {"train": 140, "test": 56})
