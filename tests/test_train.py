@@ -1,0 +1,151 @@
+"""train(cfg) and eval(cfg) composed from the real configs, and the scripts run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from conftest import REPO, write_image_tree
+from fer.config import CONFIG_DIR
+from fer.data.prepare import convert
+from fer.models import list_models
+from fer.module import FERModule
+from fer.train import train
+
+
+def compose_train(output_dir: Path, *overrides: str):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={output_dir}", "callbacks.progress_bar=null",
+                                           *overrides])
+
+
+def run_script(script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def tiny_sources(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny")
+    folder = write_image_tree(root / "folder", {"train": 280, "test": 112})
+    convert(folder, root / "faces.csv", "csv")
+    convert(folder, root / "faces.npz", "npz")
+    return {"folder": folder, "csv": root / "faces.csv", "npz": root / "faces.npz"}
+
+
+@pytest.mark.parametrize("fmt", ["folder", "csv", "npz"])
+@pytest.mark.parametrize("model", list_models())
+def test_fast_dev_run_every_model_every_format(tmp_path, tiny_sources, model, fmt):
+    cfg = compose_train(tmp_path, "debug=fast_dev_run", f"model={model}", f"data={fmt}",
+                        f"data.source={tiny_sources[fmt]}", "data.batch_size=32")
+    metrics = train(cfg)
+    assert 0 <= metrics["test_acc"] <= 1 and metrics["model"] == model
+    assert json.loads((tmp_path / "metrics.json").read_text())["test_acc"] == metrics["test_acc"]
+
+
+SHORT = ["model=baseline_cnn", "trainer.max_epochs=3", "data.batch_size=32", "augment=none", "trainer.precision=32-true",
+         "optimizer=adam", "module.optimizer.lr=1e-3", "scheduler=none"]
+
+
+@pytest.fixture(scope="module")
+def trained_tiny(tmp_path_factory, tiny_sources) -> Path:
+    out = tmp_path_factory.mktemp("trained")
+    train(compose_train(out, *SHORT, f"data.source={tiny_sources['folder']}"))
+    return out
+
+
+def test_run_directory_contract(trained_tiny):
+    metrics = json.loads((trained_tiny / "metrics.json").read_text())
+    assert {"test_acc", "test_f1_macro", "val_acc", "best_epoch"} <= set(metrics)
+    assert metrics["test_acc"] > 0.6  # the synthetic classes are easy
+    assert 1 <= metrics["best_epoch"] <= 3 and metrics["epochs"] == 3
+    checkpoints = sorted(p.name for p in (trained_tiny / "checkpoints").iterdir())
+    assert "last.ckpt" in checkpoints and any(name.startswith("best-epoch") for name in checkpoints)
+    assert list((trained_tiny / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_checkpoint_loads_with_weights_only_and_carries_preprocessing(trained_tiny):
+    best = json.loads((trained_tiny / "metrics.json").read_text())["best_checkpoint"]
+    raw = torch.load(best, map_location="cpu", weights_only=True)
+    assert raw["hyper_parameters"]["model"]["name"] == "baseline_cnn"
+    module = FERModule.load_from_checkpoint(best, map_location="cpu", weights_only=True)
+    assert module.preprocessing == {"image_size": 48, "channels": 1, "mean": 0.5, "std": 0.25,
+                                    "classes": ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]}
+
+
+def test_same_seed_same_metrics(tmp_path, tiny_sources, trained_tiny):
+    again = train(compose_train(tmp_path, *SHORT, f"data.source={tiny_sources['folder']}"))
+    first = json.loads((trained_tiny / "metrics.json").read_text())
+    for key in ("test_acc", "test_loss", "val_acc", "best_epoch"):
+        assert again[key] == first[key], key
+
+
+def test_eval_script_scores_a_checkpoint_like_training_did(tmp_path, trained_tiny, tiny_sources):
+    metrics = json.loads((trained_tiny / "metrics.json").read_text())
+    run_script("eval.py", f"ckpt_path={metrics['best_checkpoint']}", f"data.source={tiny_sources['npz']}",
+               "data=npz", "split=test", f"hydra.run.dir={tmp_path}")
+    scored = json.loads((tmp_path / "metrics.json").read_text())
+    assert scored["test_acc"] == pytest.approx(metrics["test_acc"], abs=1e-6) and scored["images"] == 56
+
+
+def test_eval_of_a_plain_class_folder_scores_it_whole_and_rejects_unknown_classes(tmp_path, trained_tiny):
+    best = json.loads((trained_tiny / "metrics.json").read_text())["best_checkpoint"]
+    plain = write_image_tree(tmp_path / "src", {"train": 21, "test": 14}) / "train"
+    run_script("eval.py", f"ckpt_path={best}", f"data.source={plain}", f"hydra.run.dir={tmp_path / 'a'}")
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["images"] == 21
+    alien = write_image_tree(tmp_path / "alien", {"train": 4, "test": 4}, classes=("contempt", "happy")) / "train"
+    result = run_script("eval.py", f"ckpt_path={best}", f"data.source={alien}", f"hydra.run.dir={tmp_path / 'b'}",
+                        check=False)
+    assert result.returncode != 0 and "does not know the class(es) ['contempt']" in result.stderr
+
+
+def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tiny_sources):
+    common = [*SHORT, "augment=strong", "model=bn_cnn", "module.label_smoothing=0.1", "trainer.precision=bf16-mixed",
+              f"data.source={tiny_sources['folder']}", "callbacks.progress_bar=null"]
+    run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'whole'}")
+    killed = run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}", "+callbacks.kill._target_=killer.KillAtStep",
+                        "+callbacks.kill.step=13", check=False)  # 8 steps an epoch: dies inside epoch 2
+    assert killed.returncode == -9 and not (tmp_path / "cut" / "metrics.json").exists()
+    run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}",
+               f"ckpt_path={tmp_path / 'cut' / 'checkpoints' / 'last.ckpt'}")
+    whole = torch.load(tmp_path / "whole" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    resumed = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert whole.keys() == resumed.keys()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("whole", "cut"))
+    assert a["test_acc"] == b["test_acc"] and a["best_epoch"] == b["best_epoch"]
+
+
+def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path, tiny_sources):
+    cfg = compose_train(tmp_path, *SHORT, "module.optimizer.lr=1e12", "trainer.precision=32-true",
+                        f"data.source={tiny_sources['folder']}")
+    with pytest.raises(FloatingPointError, match="training loss became nan.*lower module.optimizer.lr"):
+        train(cfg)
+
+
+def test_multirun_of_two_models_ends_with_a_comparison_table(tmp_path, tiny_sources):
+    result = run_script("train.py", "-m", "model=linear,baseline_cnn", "trainer.max_epochs=1", "data.batch_size=32",
+                        f"data.source={tiny_sources['folder']}", f"hydra.sweep.dir={tmp_path}",
+                        "callbacks.progress_bar=null")
+    summary = (tmp_path / "summary.md").read_text()
+    assert "2 runs in" in result.stdout
+    assert summary.count("| 0_") + summary.count("| 1_") == 2 and "linear" in summary and "baseline_cnn" in summary
+
+
+@pytest.mark.slow
+def test_real_fer2013_baseline_cnn_short_run_beats_40_percent(tmp_path, fer2013_zip):
+    metrics = train(compose_train(tmp_path, "model=baseline_cnn", "trainer.max_epochs=2",
+                                  f"data.source={fer2013_zip}"))
+    assert metrics["test_acc"] > 0.40, metrics
+    assert metrics["test_f1_macro"] > 0.25
