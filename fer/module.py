@@ -13,7 +13,6 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
-from lightning.fabric.utilities.throughput import measure_flops
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -80,6 +79,9 @@ class FERModule(L.LightningModule):
         self.val_metrics = evaluation_metrics(len(self.classes))
         self.test_metrics = evaluation_metrics(len(self.classes))
         self.confusion: dict[str, Tensor] = {}
+        # one image: Lightning's model summary then prints parameters and FLOPs per image
+        self.example_input_array = torch.zeros(1, preprocessing["channels"], preprocessing["image_size"],
+                                               preprocessing["image_size"])
 
     @property
     def preprocessing(self) -> dict[str, Any]:
@@ -151,26 +153,11 @@ class FERModule(L.LightningModule):
 
     # ------------------------------------------------------------------ set-up
     def on_fit_start(self) -> None:
-        """Data-dependent initialisation (PCA of the mlp), then the model's size and cost, once."""
+        """Data-dependent initialisation (the mlp's PCA), once, from the training images."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if hasattr(self.net, "fit_to_data") and datamodule is not None:
             images = datamodule.split_tensors("train").images.to(self.device).float().div_(255)
             self.net.fit_to_data(self.normalize(images))
-        if self.global_rank == 0:
-            params, flops = self.size_and_cost()
-            self.print(f"{self.net.model_name}: {params / 1e6:.2f} M parameters, "
-                       f"{flops / 1e6:.1f} MFLOPs per image (forward)")
-
-    def size_and_cost(self) -> tuple[int, int]:
-        """Parameter count and forward FLOPs per image."""
-        pre = self.hparams.preprocessing
-        x = torch.zeros(1, pre["channels"], pre["image_size"], pre["image_size"], device=self.device)
-        was_training = self.net.training
-        self.net.eval()
-        with torch.no_grad():
-            flops = measure_flops(self.net, lambda: self.net(x))
-        self.net.train(was_training)
-        return sum(p.numel() for p in self.net.parameters()), flops
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer)(self.parameters())

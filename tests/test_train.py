@@ -149,3 +149,13 @@ def test_real_fer2013_baseline_cnn_short_run_beats_40_percent(tmp_path, fer2013_
                                   f"data.source={fer2013_zip}"))
     assert metrics["test_acc"] > 0.40, metrics
     assert metrics["test_f1_macro"] > 0.25
+
+
+@pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")))
+def test_every_experiment_composes_and_runs(tmp_path, tiny_sources, experiment):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        fmt = compose("train", overrides=[f"experiment={experiment}", "paths.output_dir=x"]).data.reader._target_
+    source = tiny_sources["npz" if fmt.endswith("read_npz") else "folder"]
+    metrics = train(compose_train(tmp_path, f"experiment={experiment}", "debug=fast_dev_run",
+                                  f"data.source={source}"))
+    assert 0 <= metrics["test_acc"] <= 1

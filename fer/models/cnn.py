@@ -74,3 +74,24 @@ class DeepCNN(FaceClassifier):
         self.features = nn.Sequential(conv, nn.Linear(width, 512), nn.ReLU(inplace=True), nn.Dropout(conv_dropout),
                                       nn.Linear(512, 256), nn.ReLU(inplace=True))
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(256, num_classes))
+
+
+@register_model("bn_cnn4")
+class FourConvBatchNormCNN(FaceClassifier):
+    """seed002's "4-conv CNN + BN + Dropout": Conv32/64/128/256, each BN, Pool, Drop; Dense256 BN Drop.
+
+    The report names only the block count; widths double per block as in its sibling reports.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.5,
+                 conv_dropout: float = 0.25) -> None:
+        super().__init__()
+        blocks, cin = [], in_channels
+        for out in (32, 64, 128, 256):
+            blocks += [*conv_bn(cin, out), nn.MaxPool2d(2), nn.Dropout(conv_dropout)]
+            cin = out
+        conv = nn.Sequential(*blocks, nn.Flatten())
+        width = feature_size(conv, in_channels, image_size)
+        self.features = nn.Sequential(conv, nn.Linear(width, 256, bias=False), nn.BatchNorm1d(256),
+                                      nn.ReLU(inplace=True))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(256, num_classes))

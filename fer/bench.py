@@ -1,0 +1,196 @@
+"""Speed measurements, side by side in one process: ratios are what transfer between machines."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+from fer.config import CONFIG_DIR
+from fer.data.datamodule import FERDataModule
+from fer.data.readers import read_folder
+from fer.models import create_model, list_models
+
+AUGMENT_PRESETS = ("none", "shift_flip", "seed004", "seed002", "strong")
+FER2013_TRAIN_IMAGES = 28_709
+
+
+def timed(fn: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
+    """Wall seconds of each of ``repeats`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def machine() -> dict:
+    return {"cpu": _cpu_name(), "cores": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
+            "amx": torch.cpu._is_amx_tile_supported()}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def matmul_ceiling(size: int = 2048, repeats: int = 5) -> dict:
+    """GFLOP/s of a large square matmul in fp32 and bf16: the most this CPU can do."""
+    result = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+        best = min(timed(lambda: a @ b, repeats))
+        result[str(dtype).removeprefix("torch.")] = 2 * size**3 / best / 1e9
+    return result
+
+
+def cache_build(source: Path) -> dict:
+    """Seconds to decode the whole source into a fresh cache (the first run of a new user)."""
+    with tempfile.TemporaryDirectory() as cache:
+        dm = FERDataModule(source, read_folder, cache_dir=cache)
+        start = time.perf_counter()
+        dm.prepare_data()
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        dm.setup()
+        warm = time.perf_counter() - start
+    return {"cold_seconds": cold, "warm_load_seconds": warm, "images": len(dm.arrays)}
+
+
+def loader_throughput(source: Path, batches: int, batch_size: int = 128) -> dict:
+    """Augmented training images per second served by the DataModule, per augmentation preset."""
+    result = {}
+    for preset in AUGMENT_PRESETS:
+        with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+            cfg = compose("train", overrides=["paths.output_dir=unused", f"augment={preset}",
+                                              f"data.source={source}", f"data.batch_size={batch_size}"])
+        dm = instantiate(cfg.data)
+        dm.setup()
+        dm.trainer = type("Training", (), {"training": True, "global_step": 0})()
+        loader = dm.train_dataloader()
+
+        def epoch_slice():
+            for i, batch in enumerate(loader):
+                dm.on_after_batch_transfer(batch, 0)
+                if i + 1 == batches:
+                    break
+
+        seconds = min(timed(epoch_slice, 3, warmup=1))
+        result[preset] = batches * batch_size / seconds
+    return result
+
+
+def training_step_factory(name: str, batch_size: int, bf16: bool, channels_last: bool) -> Callable[[], None]:
+    model = create_model(name)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x = torch.rand(batch_size, 1, 48, 48)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 7, (batch_size,))
+    if hasattr(model, "fit_to_data"):
+        model.fit_to_data(torch.rand(512, 1, 48, 48))
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y) + model.regularization_loss()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def forward_flops(name: str) -> int:
+    from lightning.fabric.utilities.throughput import measure_flops
+
+    model = create_model(name).eval()
+    with torch.no_grad():
+        return measure_flops(model, lambda: model(torch.zeros(1, 1, 48, 48)))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def training_throughput(models: list[str], batch_sizes: list[int], steps: int, ceiling: dict) -> dict:
+    """Images/s of forward + backward + AdamW step, per model, batch size, precision and memory format."""
+    result = {}
+    for name in models:
+        flops = forward_flops(name)
+        for batch_size in batch_sizes:
+            rows = {}
+            for bf16 in (False, True):
+                for channels_last in (False, True):
+                    step = training_step_factory(name, batch_size, bf16, channels_last)
+                    seconds = statistics.median(timed(step, steps))
+                    key = f"{'bf16' if bf16 else 'fp32'}{'+channels_last' if channels_last else ''}"
+                    images_per_s = batch_size / seconds
+                    train_flops = 3 * flops * images_per_s  # backward costs about twice the forward
+                    rows[key] = {"images_per_s": images_per_s,
+                                 "ceiling_fraction": train_flops / (ceiling["bfloat16" if bf16 else "float32"] * 1e9),
+                                 "epoch_seconds": FER2013_TRAIN_IMAGES / images_per_s}
+            base = rows["fp32"]["images_per_s"]
+            for row in rows.values():
+                row["speedup_vs_fp32"] = row["images_per_s"] / base
+            result[f"{name}@{batch_size}"] = {"model": name, "batch_size": batch_size, "mflops_per_image": flops / 1e6,
+                                              "peak_rss_mb": peak_rss_mb(), **rows}
+    return result
+
+
+def run(source: Path | None, quick: bool) -> dict:
+    report = {"machine": machine(), "quick": quick}
+    report["matmul_gflops"] = ceiling = matmul_ceiling(1024 if quick else 2048)
+    if source is not None:
+        report["cache_build"] = cache_build(source)
+        report["loader_images_per_s"] = loader_throughput(source, batches=10 if quick else 60)
+    models = ["baseline_cnn", "linear"] if quick else list_models()
+    report["training"] = training_throughput(models, [64] if quick else [64, 128], steps=3 if quick else 10,
+                                             ceiling=ceiling)
+    return report
+
+
+def markdown(report: dict) -> str:
+    lines = [f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} threads, torch "
+             f"{report['machine']['torch']}, AVX-512 BF16 {report['machine']['avx512_bf16']}, "
+             f"AMX {report['machine']['amx']}", "",
+             "| matmul ceiling | GFLOP/s |", "|---|---|"]
+    lines += [f"| {k} | {v:.0f} |" for k, v in report["matmul_gflops"].items()]
+    if "cache_build" in report:
+        c = report["cache_build"]
+        lines += ["", f"Cache build from the source: {c['cold_seconds']:.1f} s for {c['images']} images "
+                      f"(later runs load it in {c['warm_load_seconds']:.2f} s)", "",
+                  "| augmentation preset | train loader images/s |", "|---|---|"]
+        lines += [f"| {k} | {v:,.0f} |" for k, v in report["loader_images_per_s"].items()]
+    lines += ["", "| model | batch | MFLOPs/img | fp32 img/s | fp32+CL | bf16 | bf16+CL (x fp32) | "
+                  "bf16+CL % of bf16 ceiling | s/epoch bf16+CL | peak RSS MB |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in report["training"].values():
+        best = row["bf16+channels_last"]
+        lines.append(f"| {row['model']} | {row['batch_size']} | {row['mflops_per_image']:.1f} | "
+                     f"{row['fp32']['images_per_s']:.0f} | {row['fp32+channels_last']['images_per_s']:.0f} | "
+                     f"{row['bf16']['images_per_s']:.0f} | {best['images_per_s']:.0f} "
+                     f"({best['speedup_vs_fp32']:.1f}x) | {100 * best['ceiling_fraction']:.1f} | "
+                     f"{best['epoch_seconds']:.0f} | {row['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
