@@ -23,7 +23,8 @@ def evaluate(cfg: DictConfig) -> dict:
     datamodule.setup("test")
     datamodule.test_split = cfg.split if datamodule.arrays.structured else "all"
     datamodule.align_classes(module.classes)
-    trainer = instantiate(cfg.trainer, logger=instantiate_group(cfg.logger) or False)
+    trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
+                          logger=instantiate_group(cfg.logger) or False)
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     metrics = {"checkpoint": str(cfg.ckpt_path), "source": str(cfg.data.source), "split": datamodule.test_split,
                "images": len(datamodule.split_index[datamodule.test_split]),

@@ -50,8 +50,15 @@ class SweepSummary(Callback):
 
 
 def format_run(metrics: dict) -> str:
-    """The few numbers a researcher reads first, as a two-column table."""
-    keys = ("model", "test_acc", "test_f1_macro", "val_acc", "best_epoch", "epochs", "seconds_per_epoch",
-            "precision", "best_checkpoint")
+    """The few numbers a researcher reads first, then the per-class table of the test split."""
+    keys = ("model", "test_acc", "test_f1_macro", "test_loss", "val_acc", "best_epoch", "epochs",
+            "seconds_per_epoch", "precision", "best_checkpoint")
     width = max(map(len, keys))
-    return "\n".join(f"{k:<{width}}  {_cell(metrics.get(k))}" for k in keys if metrics.get(k) is not None)
+    lines = [f"{k:<{width}}  {_cell(metrics.get(k))}" for k in keys if metrics.get(k) is not None]
+    per_class = ("precision", "recall", "f1", "specificity")
+    classes = [k.split("/", 1)[1] for k in metrics if k.startswith("test_recall/")]
+    if classes:
+        lines += ["", f"{'class':<10}" + "".join(f"{name:>12}" for name in per_class)]
+        lines += [f"{cls:<10}" + "".join(f"{metrics[f'test_{name}/{cls}']:>12.3f}" for name in per_class)
+                  for cls in classes]
+    return "\n".join(lines)

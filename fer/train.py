@@ -25,7 +25,8 @@ def train(cfg: DictConfig) -> dict:
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)[0] \
+    tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
+                          verbose=False)[0] \
         if cfg.test else {}
 
     metrics = run_metrics(trainer, tested, best, cfg.model.name)

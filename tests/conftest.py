@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fer.data.prepare import convert
 from fer.labels import FER2013_CLASSES
+from fer.train import train
 
 REPO = Path(__file__).resolve().parent.parent
 FER2013_ZIP = Path(os.environ.get("FER2013", REPO.parent / "shared" / "datasets" / "fer2013.zip"))
@@ -62,3 +64,42 @@ def write_image_tree(root: Path, per_split: dict[str, int], classes=FER2013_CLAS
 @pytest.fixture
 def tiny_folder(tmp_path) -> Path:
     return write_image_tree(tmp_path / "faces", {"train": 140, "test": 56})
+
+
+def compose_train(output_dir: Path, *overrides: str):
+    """The real train config, as Hydra composes it for scripts/train.py, writing into ``output_dir``."""
+    from hydra import compose, initialize_config_dir
+
+    from fer.config import CONFIG_DIR
+
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=[f"paths.output_dir={output_dir}", "callbacks.progress_bar=null",
+                                           *overrides])
+
+
+@pytest.fixture(scope="session")
+def tiny_sources(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tiny")
+    folder = write_image_tree(root / "folder", {"train": 280, "test": 112})
+    convert(folder, root / "faces.csv", "csv")
+    convert(folder, root / "faces.npz", "npz")
+    return {"folder": folder, "csv": root / "faces.csv", "npz": root / "faces.npz"}
+
+
+SHORT = ["model=baseline_cnn", "trainer.max_epochs=3", "data.batch_size=32", "augment=none", "trainer.precision=32-true",
+         "optimizer=adam", "module.optimizer.lr=1e-3", "scheduler=none"]
+
+
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory, tiny_sources) -> Path:
+    out = tmp_path_factory.mktemp("trained")
+    train(compose_train(out, *SHORT, f"data.source={tiny_sources['folder']}"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_short_run(tmp_path_factory, fer2013_zip) -> Path:
+    """Two epochs of baseline_cnn on real FER-2013 (about two minutes on a 2-core CPU)."""
+    out = tmp_path_factory.mktemp("real")
+    train(compose_train(out, "model=baseline_cnn", "trainer.max_epochs=2", f"data.source={fer2013_zip}"))
+    return out

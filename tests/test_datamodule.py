@@ -129,7 +129,7 @@ def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     batch = next(iter(dm.train_dataloader()))
 
     class Stage:
-        training = True
+        training, global_step = True, 0
 
     dm.trainer = Stage()
     images, labels = dm.on_after_batch_transfer(batch, 0)

@@ -12,18 +12,11 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from conftest import REPO, write_image_tree
+from conftest import REPO, SHORT, compose_train, write_image_tree
 from fer.config import CONFIG_DIR
-from fer.data.prepare import convert
 from fer.models import list_models
 from fer.module import FERModule
 from fer.train import train
-
-
-def compose_train(output_dir: Path, *overrides: str):
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        return compose("train", overrides=[f"paths.output_dir={output_dir}", "callbacks.progress_bar=null",
-                                           *overrides])
 
 
 def run_script(script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -35,15 +28,6 @@ def run_script(script: str, *args: str, check: bool = True) -> subprocess.Comple
     return result
 
 
-@pytest.fixture(scope="module")
-def tiny_sources(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("tiny")
-    folder = write_image_tree(root / "folder", {"train": 280, "test": 112})
-    convert(folder, root / "faces.csv", "csv")
-    convert(folder, root / "faces.npz", "npz")
-    return {"folder": folder, "csv": root / "faces.csv", "npz": root / "faces.npz"}
-
-
 @pytest.mark.parametrize("fmt", ["folder", "csv", "npz"])
 @pytest.mark.parametrize("model", list_models())
 def test_fast_dev_run_every_model_every_format(tmp_path, tiny_sources, model, fmt):
@@ -52,17 +36,6 @@ def test_fast_dev_run_every_model_every_format(tmp_path, tiny_sources, model, fm
     metrics = train(cfg)
     assert 0 <= metrics["test_acc"] <= 1 and metrics["model"] == model
     assert json.loads((tmp_path / "metrics.json").read_text())["test_acc"] == metrics["test_acc"]
-
-
-SHORT = ["model=baseline_cnn", "trainer.max_epochs=3", "data.batch_size=32", "augment=none", "trainer.precision=32-true",
-         "optimizer=adam", "module.optimizer.lr=1e-3", "scheduler=none"]
-
-
-@pytest.fixture(scope="module")
-def trained_tiny(tmp_path_factory, tiny_sources) -> Path:
-    out = tmp_path_factory.mktemp("trained")
-    train(compose_train(out, *SHORT, f"data.source={tiny_sources['folder']}"))
-    return out
 
 
 def test_run_directory_contract(trained_tiny):
@@ -144,11 +117,10 @@ def test_multirun_of_two_models_ends_with_a_comparison_table(tmp_path, tiny_sour
 
 
 @pytest.mark.slow
-def test_real_fer2013_baseline_cnn_short_run_beats_40_percent(tmp_path, fer2013_zip):
-    metrics = train(compose_train(tmp_path, "model=baseline_cnn", "trainer.max_epochs=2",
-                                  f"data.source={fer2013_zip}"))
+def test_real_fer2013_baseline_cnn_short_run_beats_40_percent(real_short_run):
+    metrics = json.loads((real_short_run / "metrics.json").read_text())
     assert metrics["test_acc"] > 0.40, metrics
-    assert metrics["test_f1_macro"] > 0.25
+    assert metrics["test_f1_macro"] > 0.25 and metrics["epochs"] == 2
 
 
 @pytest.mark.parametrize("experiment", sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")))

@@ -1,0 +1,123 @@
+"""Per-image random augmentation applied to whole batches at once.
+
+torchvision.transforms.v2 draws one set of random parameters per call, so on a batch every
+face would get the same rotation, crop and flip (pytorch/vision#8484). These modules draw
+parameters per image and apply them in one vectorised op (affine_grid / grid_sample,
+gather, masks), so augmenting a batch costs about as much as one image. They take and return
+float batches [B, C, H, W] in [0, 1] and compose with ``torchvision.transforms.v2.Compose``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _uniform(n: int, low: float, high: float, like: Tensor) -> Tensor:
+    return torch.empty(n, device=like.device, dtype=torch.float32).uniform_(low, high)
+
+
+def _chance(n: int, p: float, like: Tensor) -> Tensor:
+    return torch.rand(n, device=like.device) < p
+
+
+class RandomHorizontalFlip(nn.Module):
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        flip = _chance(len(x), self.p, x).view(-1, 1, 1, 1)
+        return torch.where(flip, x.flip(-1), x)
+
+
+class RandomAffine(nn.Module):
+    """Rotation (degrees), shear (fraction, as Keras' shear_range), zoom and shift, per image.
+
+    ``fill='border'`` repeats edge pixels (Keras' ``fill_mode='nearest'``), ``'zeros'`` pads black,
+    ``'reflection'`` mirrors. The ranges are symmetric, so sampling the inverse map directly
+    gives the same distribution as the forward one.
+    """
+
+    def __init__(self, degrees: float = 0.0, translate: float = 0.0, scale: Sequence[float] = (1.0, 1.0),
+                 shear: float = 0.0, fill: str = "border", p: float = 1.0) -> None:
+        super().__init__()
+        self.degrees, self.translate, self.scale, self.shear, self.fill, self.p = \
+            degrees, translate, tuple(scale), shear, fill, p
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = len(x)
+        angle = torch.deg2rad(_uniform(n, -self.degrees, self.degrees, x))
+        zoom = _uniform(n, *self.scale, x)
+        shear = _uniform(n, -self.shear, self.shear, x)
+        shift = _uniform(2 * n, -self.translate, self.translate, x).view(n, 2) * 2  # grid units span 2
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        theta = torch.stack([
+            torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
+            torch.stack([sin, cos + shear * sin, shift[:, 1]], 1),
+        ], 1)
+        keep = ~_chance(n, self.p, x)
+        theta[keep] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=x.device)
+        grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode=self.fill, align_corners=False)
+
+
+class RandomCrop(nn.Module):
+    """Random crop of the original size from the image padded by ``padding`` pixels on each side."""
+
+    def __init__(self, padding: int = 4, fill: str = "constant") -> None:
+        super().__init__()
+        self.padding, self.fill = padding, fill
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, _, h, w = x.shape
+        pad = self.padding
+        padded = F.pad(x, (pad, pad, pad, pad), mode=self.fill)
+        top = torch.randint(0, 2 * pad + 1, (n, 1), device=x.device)
+        left = torch.randint(0, 2 * pad + 1, (n, 1), device=x.device)
+        rows = (top + torch.arange(h, device=x.device)).view(n, 1, h, 1)
+        cols = (left + torch.arange(w, device=x.device)).view(n, 1, 1, w)
+        batch = torch.arange(n, device=x.device).view(n, 1, 1, 1)
+        channel = torch.arange(x.shape[1], device=x.device).view(1, -1, 1, 1)
+        return padded[batch, channel, rows, cols]
+
+
+class RandomBrightness(nn.Module):
+    """Multiply each image by a factor in [1 - amount, 1 + amount] (Keras' brightness_range)."""
+
+    def __init__(self, amount: float = 0.2, p: float = 1.0) -> None:
+        super().__init__()
+        self.amount, self.p = amount, p
+
+    def forward(self, x: Tensor) -> Tensor:
+        factor = _uniform(len(x), 1 - self.amount, 1 + self.amount, x)
+        factor = torch.where(_chance(len(x), self.p, x), factor, torch.ones_like(factor))
+        return (x * factor.view(-1, 1, 1, 1).to(x.dtype)).clamp_(0, 1)
+
+
+class RandomErasing(nn.Module):
+    """Blank one random rectangle per image (Zhong et al., 2020) with probability ``p``."""
+
+    def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.25), ratio: Sequence[float] = (0.3, 3.3),
+                 value: float = 0.0) -> None:
+        super().__init__()
+        self.p, self.scale, self.ratio, self.value = p, tuple(scale), tuple(ratio), value
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, _, h, w = x.shape
+        area = _uniform(n, *self.scale, x) * h * w
+        ratio = torch.exp(_uniform(n, math.log(self.ratio[0]), math.log(self.ratio[1]), x))
+        eh = torch.sqrt(area * ratio).clamp(1, h).round()
+        ew = torch.sqrt(area / ratio).clamp(1, w).round()
+        top = (torch.rand(n, device=x.device) * (h - eh + 1)).floor()
+        left = (torch.rand(n, device=x.device) * (w - ew + 1)).floor()
+        ys = torch.arange(h, device=x.device).view(1, h, 1)
+        xs = torch.arange(w, device=x.device).view(1, 1, w)
+        inside = ((ys >= top.view(n, 1, 1)) & (ys < (top + eh).view(n, 1, 1))
+                  & (xs >= left.view(n, 1, 1)) & (xs < (left + ew).view(n, 1, 1)))
+        inside &= _chance(n, self.p, x).view(n, 1, 1)
+        return x.masked_fill(inside.unsqueeze(1), self.value)

@@ -1,0 +1,100 @@
+"""Format conversion: Kaggle zip -> folder tree, folder -> fer2013.csv, folder or CSV -> .npz (and back)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import zipfile
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+import cv2
+import numpy as np
+from tqdm.auto import tqdm
+
+from fer.data.arrays import FER2013_USAGE, DataError, FaceArrays
+from fer.data.readers import read_any, safe_members
+from fer.labels import FER2013_CSV_ORDER
+
+FORMATS = ("folder", "csv", "npz")
+USAGE_OF_SPLIT = {split: usage for usage, split in FER2013_USAGE.items()}
+FOLDER_OF_SPLIT = {"train": "train", "val": "test", "test": "test"}
+
+
+def extract_zip(source: Path, output: Path) -> Counter:
+    """Extract safely: every member is checked before anything is written; existing identical files are kept."""
+    with zipfile.ZipFile(source) as archive:
+        members = [m for m in safe_members(archive, str(source)) if not m.is_dir()]
+        root = output.resolve()
+        counts: Counter = Counter()
+        for member in tqdm(members, desc=f"extracting {source.name}", unit="file", leave=False, disable=None):
+            target = (output / member.filename).resolve()
+            if root not in target.parents:
+                raise DataError(f"{source}: refusing zip entry {member.filename!r}: it lands outside {output}")
+            if not (target.exists() and target.stat().st_size == member.file_size):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            parts = PurePosixPath(member.filename).parts
+            if len(parts) >= 3:
+                counts[(parts[-3], parts[-2])] += 1
+    return counts
+
+
+def write_folder(arrays: FaceArrays, output: Path) -> None:
+    """PNG files (lossless) named with the FER-2013 prefixes, so split tags survive a round trip."""
+    for i, (image, label, split) in enumerate(zip(arrays.images, arrays.labels, arrays.splits)):
+        folder = output / FOLDER_OF_SPLIT[split] / arrays.classes[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{USAGE_OF_SPLIT[split]}_{i:06d}.png"), image.transpose(1, 2, 0))
+
+
+def write_csv(arrays: FaceArrays, output: Path) -> None:
+    """The original ``emotion,pixels,Usage`` layout, emotion in fer2013.csv's integer order."""
+    if arrays.images.shape[1] != 1:
+        raise DataError(f"{output}: fer2013.csv holds grayscale pixels; read the source with channels=1")
+    unknown = set(arrays.classes) - set(FER2013_CSV_ORDER)
+    if unknown:
+        raise DataError(f"{output}: fer2013.csv has no integer for {sorted(unknown)}; use format=npz")
+    code = np.array([FER2013_CSV_ORDER.index(name) for name in arrays.classes])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for image, label, split in zip(arrays.images, arrays.labels, arrays.splits):
+            writer.writerow([code[label], " ".join(map(str, image.ravel().tolist())), USAGE_OF_SPLIT[split]])
+
+
+def write_npz(arrays: FaceArrays, output: Path) -> None:
+    """uint8 [N, H, W] (or [N, H, W, 3]) with labels, canonical class names and split tags."""
+    images = arrays.images[:, 0] if arrays.images.shape[1] == 1 else arrays.images.transpose(0, 2, 3, 1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(output, images=images, labels=arrays.labels, classes=np.array(arrays.classes),
+                        splits=arrays.splits)
+
+
+def convert(source: str | Path, output: str | Path, format: str, channels: int = 1,
+            image_size: int | None = None, skip_corrupt: bool = False) -> Counter:
+    """Convert ``source`` (zip, folder, CSV or NPZ) to ``format`` at ``output``; returns (split, class) counts."""
+    source, output = Path(source), Path(output)
+    if format not in FORMATS:
+        raise DataError(f"format={format!r}: expected one of {FORMATS}")
+    if not source.exists():
+        raise DataError(f"{source}: no such file or directory")
+    if source.resolve() == output.resolve():
+        raise DataError(f"{output}: output would overwrite the source")
+    if format == "folder" and zipfile.is_zipfile(source):
+        return extract_zip(source, output)
+    arrays = read_any(source, image_size=image_size, channels=channels, skip_corrupt=skip_corrupt)
+    {"folder": write_folder, "csv": write_csv, "npz": write_npz}[format](arrays, output)
+    return Counter((split, arrays.classes[label]) for split, label in zip(arrays.splits, arrays.labels))
+
+
+def counts_table(counts: Counter) -> str:
+    """Per-class counts by split, as a Markdown table."""
+    splits = sorted({s for s, _ in counts})
+    classes = sorted({c for _, c in counts})
+    rows = ["| class | " + " | ".join(splits) + " |", "|---" * (len(splits) + 1) + "|"]
+    rows += [f"| {c} | " + " | ".join(str(counts[(s, c)]) for s in splits) + " |" for c in classes]
+    rows.append("| **total** | " + " | ".join(str(sum(counts[(s, c)] for c in classes)) for s in splits) + " |")
+    return "\n".join(rows)

@@ -1,0 +1,53 @@
+"""Reports agree with the metrics they sit beside, on a real short FER-2013 run and on tiny data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fer.report import per_class_metrics
+
+REPORT_FILES = ("report.md", "report.json", "confusion_counts.png", "confusion_normalized.png", "misclassified.png",
+                "curves.png")
+
+
+def check_report_agrees_with_metrics(run_dir) -> dict:
+    for name in REPORT_FILES:
+        assert (run_dir / name).stat().st_size > 0, name
+    report = json.loads((run_dir / "report.json").read_text())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    cm = np.array(report["confusion"])
+    assert np.trace(cm) / cm.sum() == pytest.approx(metrics["test_acc"], abs=1e-6)
+    assert report["accuracy"] == pytest.approx(metrics["test_acc"], abs=1e-6)
+    assert report["f1_macro"] == pytest.approx(metrics["test_f1_macro"], abs=1e-5)
+    for i, (cls, row) in enumerate(report["classes"].items()):
+        assert row["support"] == cm[i].sum()
+        assert row["recall"] == pytest.approx(cm[i, i] / max(cm[i].sum(), 1))
+        for name in ("precision", "recall", "f1", "specificity"):  # torchmetrics, logged during test
+            assert row[name] == pytest.approx(metrics[f"test_{name}/{cls}"], abs=1e-5), (cls, name)
+    assert list((run_dir / "tensorboard").glob("**/projector_config.pbtxt"))
+    return report
+
+
+def test_per_class_metrics_from_a_known_confusion_matrix():
+    cm = np.array([[8, 2, 0], [1, 3, 0], [0, 0, 0]])
+    report = per_class_metrics(cm, ["a", "b", "c"])
+    assert report["accuracy"] == pytest.approx(11 / 14)
+    a = report["classes"]["a"]
+    assert (a["precision"], a["recall"], a["specificity"]) == pytest.approx((8 / 9, 0.8, 3 / 4))
+    assert report["classes"]["c"] == {"precision": 0, "recall": 0, "specificity": 1.0, "f1": 0, "support": 0}
+    f1_a, f1_b = 2 * (8 / 9 * 0.8) / (8 / 9 + 0.8), 2 * (0.6 * 0.75) / (0.6 + 0.75)
+    assert report["f1_macro"] == pytest.approx((f1_a + f1_b) / 2)  # class c never occurs: not averaged
+
+
+def test_report_of_a_tiny_run(trained_tiny):
+    report = check_report_agrees_with_metrics(trained_tiny)
+    assert report["images"] == 56
+
+
+@pytest.mark.slow
+def test_report_of_a_real_short_fer2013_run(real_short_run):
+    report = check_report_agrees_with_metrics(real_short_run)
+    assert report["images"] == 3589
