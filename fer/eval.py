@@ -26,7 +26,7 @@ def evaluate(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
-    metrics = {"checkpoint": str(cfg.ckpt_path), "source": str(cfg.data.source), "split": datamodule.test_split,
+    metrics = {"model": module.hparams.model["name"], "checkpoint": str(cfg.ckpt_path), "source": str(cfg.data.source), "split": datamodule.test_split,
                "images": len(datamodule.split_index[datamodule.test_split]),
                **{k: float(v) for k, v in tested.items()}}
     write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
