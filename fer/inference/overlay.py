@@ -1,0 +1,67 @@
+"""Drawing: face boxes, labels, emoji alpha-blended beside each face, probability bars, FPS."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from fer.inference.recognizer import Face
+
+COLOURS = {  # BGR
+    "angry": (40, 40, 220), "contempt": (140, 90, 160), "disgust": (60, 160, 60), "fear": (180, 80, 140),
+    "happy": (40, 200, 250), "neutral": (190, 190, 190), "sad": (200, 120, 40), "surprise": (40, 150, 250),
+}
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def blend(frame: np.ndarray, image: np.ndarray, x: int, y: int) -> None:
+    """Alpha-blend a BGRA image onto the frame in place, clipped to the frame."""
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, frame.shape[1]), min(y + h, frame.shape[0])
+    if x0 >= x1 or y0 >= y1:
+        return
+    patch = image[y0 - y: y1 - y, x0 - x: x1 - x]
+    alpha = patch[:, :, 3:4].astype(np.float32) / 255
+    region = frame[y0:y1, x0:x1]
+    region[:] = (patch[:, :, :3] * alpha + region * (1 - alpha)).astype(np.uint8)
+
+
+def _text(frame, text, org, scale=0.55, colour=(255, 255, 255), thickness=1) -> None:
+    cv2.putText(frame, text, org, FONT, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(frame, text, org, FONT, scale, colour, thickness, cv2.LINE_AA)
+
+
+def draw_bars(frame: np.ndarray, face: Face, x: int, y: int, width: int = 110) -> None:
+    """One bar per class, with the class name and probability."""
+    row = 16
+    cv2.rectangle(frame, (x - 4, y - 4), (x + width + 90, y + row * len(face.classes)), (30, 30, 30), -1)
+    for i, (name, p) in enumerate(face.probabilities().items()):
+        top = y + i * row
+        cv2.rectangle(frame, (x + 62, top + 2), (x + 62 + int(width * p), top + row - 3),
+                      COLOURS.get(name, (200, 200, 200)), -1)
+        _text(frame, f"{name[:8]}", (x, top + 12), 0.4)
+        _text(frame, f"{p:4.0%}", (x + 66 + width, top + 12), 0.4)
+
+
+def draw_faces(frame: np.ndarray, faces: list[Face], emoji: dict[str, np.ndarray] | None = None,
+               bars: bool = True) -> np.ndarray:
+    """Annotate in place: box and label per face, emoji beside it, bars for the largest face."""
+    for face in faces:
+        x, y, w, h = face.box
+        colour = COLOURS.get(face.label, (255, 255, 255))
+        cv2.rectangle(frame, (x, y), (x + w, y + h), colour, 2)
+        caption = f"{face.label} {face.confidence:.0%}" + ("" if face.detected else " (whole image)")
+        _text(frame, caption, (x, max(15, y - 8)), 0.6, colour, 2)
+        if emoji and face.label in emoji:
+            side = max(24, min(h // 2, 128))
+            icon = cv2.resize(emoji[face.label], (side, side), interpolation=cv2.INTER_AREA)
+            right = x + w + 6
+            blend(frame, icon, right if right + side <= frame.shape[1] else max(0, x - side - 6), y)
+    if bars and faces:
+        largest = max(faces, key=lambda f: f.box[2] * f.box[3])
+        draw_bars(frame, largest, 10, frame.shape[0] - 16 * len(largest.classes) - 8)
+    return frame
+
+
+def draw_fps(frame: np.ndarray, fps: float) -> None:
+    _text(frame, f"{fps:5.1f} FPS", (frame.shape[1] - 110, 22), 0.6)

@@ -1,0 +1,85 @@
+"""Faces in, emotions out: detect, crop, shape as in training, classify all crops in one batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer.data.arrays import to_face
+from fer.export import load_model
+from fer.inference.detectors import Box, HaarDetector, centre_square
+
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model.pt"
+
+
+@dataclass
+class Face:
+    box: Box
+    probs: np.ndarray  # one probability per class, in ``classes`` order
+    classes: Sequence[str]
+    detected: bool = True  # False when the box is the whole-image fallback
+    track: int | None = None
+
+    @property
+    def label(self) -> str:
+        return self.classes[int(self.probs.argmax())]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probs.max())
+
+    def probabilities(self) -> dict[str, float]:
+        return {c: float(p) for c, p in zip(self.classes, self.probs)}
+
+
+@dataclass
+class Recognizer:
+    """``Recognizer()(frame)`` -> faces with boxes and class probabilities (bundled model, Haar detector).
+
+    Size, channels, normalisation and class order come from the model file itself.
+    ``tta='flip'`` averages the prediction with the mirrored face's.
+    """
+
+    model: str | Path | None = None
+    detector: Callable[[np.ndarray], list[Box]] | None = None
+    margin: float = 0.1
+    tta: str | None = None
+    threads: int | None = None
+    module: torch.nn.Module = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.module = load_model(self.model or BUNDLED_MODEL)
+        self.detector = self.detector or HaarDetector()
+        pre = self.module.preprocessing
+        self.classes, self.image_size, self.channels = list(pre["classes"]), pre["image_size"], pre["channels"]
+
+    def crop(self, frame: np.ndarray, box: Box) -> np.ndarray:
+        x, y, w, h = box
+        dx, dy = int(w * self.margin), int(h * self.margin)
+        return frame[max(0, y - dy): y + h + dy, max(0, x - dx): x + w + dx]
+
+    @torch.inference_mode()
+    def classify(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Probabilities [N, classes] for face crops (BGR or gray, any size), in one batch."""
+        if not len(crops):
+            return np.zeros((0, len(self.classes)), np.float32)
+        faces = np.stack([to_face(c, self.image_size, self.channels) for c in crops])
+        x = torch.from_numpy(faces).float().div_(255)
+        probs = self.module(x).float().softmax(1)
+        if self.tta == "flip":
+            probs = (probs + self.module(x.flip(-1)).float().softmax(1)) / 2
+        return probs.numpy()
+
+    def __call__(self, frame: np.ndarray, fallback_whole: bool = False) -> list[Face]:
+        boxes = list(self.detector(frame))
+        detected = bool(boxes)
+        if not boxes and fallback_whole:
+            boxes = [centre_square(frame)]
+        probs = self.classify([self.crop(frame, b) for b in boxes])
+        return [Face(tuple(map(int, b)), p, self.classes, detected) for b, p in zip(boxes, probs)]

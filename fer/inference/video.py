@@ -1,0 +1,93 @@
+"""Frame sources (camera, video file, folder of images) and the headless sink (video + per-face CSV)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer.data.readers import IMAGE_SUFFIXES
+from fer.inference.recognizer import Face
+
+
+class SourceError(RuntimeError):
+    """The camera, video or folder cannot be read; the message says which and why."""
+
+
+class FrameSource:
+    """``source``: a camera index (0), a video file, or a folder of images (read in name order)."""
+
+    def __init__(self, source: int | str | Path) -> None:
+        self.name = str(source)
+        self.images: list[Path] | None = None
+        self.capture = None
+        if isinstance(source, int) or str(source).isdigit():
+            self.capture = cv2.VideoCapture(int(source))
+            if not self.capture.isOpened():
+                raise SourceError(f"no camera at index {source}: is one connected and free? "
+                                  "(or give source=<video file or image folder>)")
+        elif Path(source).is_dir():
+            self.images = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self.images:
+                raise SourceError(f"{source}: no images in this folder")
+        elif Path(source).is_file():
+            self.capture = cv2.VideoCapture(str(source))
+            if not self.capture.isOpened() or not self.capture.read()[0]:
+                raise SourceError(f"{source}: cannot read it as a video (corrupt, or a codec OpenCV lacks)")
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        else:
+            raise SourceError(f"{source}: no such camera index, video file or image folder")
+
+    @property
+    def fps(self) -> float:
+        fps = self.capture.get(cv2.CAP_PROP_FPS) if self.capture is not None else 0
+        return fps if fps and fps > 1 else 15.0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self.images is not None:
+            for path in self.images:
+                frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                if frame is None:
+                    raise SourceError(f"{path}: cannot read this image")
+                yield frame
+            return
+        while True:
+            ok, frame = self.capture.read()
+            if not ok:
+                return
+            yield frame
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+
+
+class HeadlessSink:
+    """Annotated video (mp4v) plus ``<video>.csv``: one row per face per frame. Always finalised by close()."""
+
+    def __init__(self, output: str | Path, fps: float, classes: list[str]) -> None:
+        self.output = Path(output)
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.fps, self.writer = fps, None
+        self.csv_file = self.output.with_suffix(".csv").open("w", newline="")
+        self.csv = csv.writer(self.csv_file)
+        self.csv.writerow(["frame", "face", "track", "x", "y", "w", "h", "label", "confidence", *classes])
+        self.frames = 0
+
+    def write(self, frame: np.ndarray, faces: list[Face]) -> None:
+        if self.writer is None:
+            size = (frame.shape[1], frame.shape[0])
+            self.writer = cv2.VideoWriter(str(self.output), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
+        self.writer.write(frame)
+        for i, face in enumerate(faces):
+            self.csv.writerow([self.frames, i, face.track, *face.box, face.label, f"{face.confidence:.4f}",
+                               *(f"{p:.4f}" for p in face.probs)])
+        self.frames += 1
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+        self.csv_file.close()

@@ -1,0 +1,103 @@
+"""predict(cfg): emotions of the faces in images, as a CSV and annotated copies."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import logging
+from pathlib import Path
+
+import cv2
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from tqdm.auto import tqdm
+
+from fer.data.readers import IMAGE_SUFFIXES
+from fer.inference.emoji import load_emoji
+from fer.inference.overlay import draw_faces
+from fer.inference.recognizer import Recognizer
+from fer.labels import canonical_name
+from fer.report import per_class_metrics
+
+log = logging.getLogger(__name__)
+
+
+def expand_inputs(spec: str) -> tuple[list[Path], Path | None]:
+    """An image, a folder (searched recursively) or a glob -> image paths, and the folder if one was given."""
+    path = Path(spec)
+    if path.is_file():
+        return [path], None
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES), path
+    matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+    if not matches:
+        raise FileNotFoundError(f"{spec}: no such image, folder, or glob matching images")
+    return matches, None
+
+
+def true_class(path: Path, root: Path | None) -> str | None:
+    """The class named by the image's folder, when the input folder is sorted into class folders."""
+    if root is None or path.parent == root:
+        return None
+    try:
+        return canonical_name(path.relative_to(root).parts[0])
+    except ValueError:
+        return None
+
+
+def predict(cfg: DictConfig) -> dict:
+    files, root = expand_inputs(str(cfg.input))
+    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta)
+    emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
+    output = Path(cfg.output_dir)
+    (output / "annotated").mkdir(parents=True, exist_ok=True)
+    unreadable, truths, guesses, faces_found = [], [], [], 0
+    with (output / "predictions.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "label", "confidence", *recognizer.classes])
+        for path in tqdm(files, desc="predicting", unit="img", disable=None):
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is None:
+                log.error("%s: cannot read this image (corrupt, or not an image); skipped", path)
+                unreadable.append(str(path))
+                continue
+            faces = recognizer(frame, fallback_whole=cfg.fallback_whole)
+            faces_found += len(faces)
+            for i, face in enumerate(faces):
+                writer.writerow([str(path), i, *face.box, int(face.detected), face.label, f"{face.confidence:.4f}",
+                                 *(f"{p:.4f}" for p in face.probs)])
+            name = path.relative_to(root) if root else Path(path.name)
+            target = (output / "annotated" / name).with_suffix(".png")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(target), draw_faces(frame, faces, emoji))
+            truth = true_class(path, root)
+            if truth is not None and faces:
+                truths.append(truth)
+                guesses.append(max(faces, key=lambda f: f.box[2] * f.box[3]).label)
+    summary = {"images": len(files) - len(unreadable), "unreadable": unreadable, "faces": faces_found,
+               "output": str(output)}
+    if truths:
+        summary["labelled"] = labelled_summary(truths, guesses, recognizer.classes)
+    return summary
+
+
+def labelled_summary(truths: list[str], guesses: list[str], classes: list[str]) -> dict:
+    """Per-class counts, accuracy and confusion matrix when the input folder names the true classes."""
+    unknown = sorted(set(truths) - set(classes))
+    if unknown:
+        raise ValueError(f"the input has class folders {unknown} that the model does not know ({classes})")
+    confusion = [[0] * len(classes) for _ in classes]
+    for t, g in zip(truths, guesses):
+        confusion[classes.index(t)][classes.index(g)] += 1
+    return per_class_metrics(confusion, classes)
+
+
+def format_labelled(metrics: dict) -> str:
+    classes = list(metrics["classes"])
+    lines = [f"accuracy {metrics['accuracy']:.4f} on {metrics['images']} labelled images "
+             f"(macro F1 {metrics['f1_macro']:.4f})", "",
+             f"{'true/predicted':<17}" + "".join(f"{c[:8]:>9}" for c in classes) + f"{'count':>8}{'recall':>8}"]
+    for c, row in zip(classes, metrics["confusion"]):
+        lines.append(f"{c:<17}" + "".join(f"{v:>9}" for v in row)
+                     + f"{metrics['classes'][c]['support']:>8}{metrics['classes'][c]['recall']:>8.2f}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""run(cfg): the live camera (or a video / image folder) with face boxes, emotions and emoji."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from fer.inference.emoji import load_emoji
+from fer.inference.overlay import draw_faces, draw_fps
+from fer.inference.recognizer import Recognizer
+from fer.inference.smoothing import FaceTracker
+from fer.inference.video import FrameSource, HeadlessSink
+
+log = logging.getLogger(__name__)
+WINDOW = "fer: q/Esc quit, s screenshot, p pause"
+
+
+def run(cfg: DictConfig) -> dict:
+    """Returns frames processed, frames per second and where the output went."""
+    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta)
+    emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
+    tracker = FaceTracker(alpha=cfg.smoothing)
+    source = FrameSource(cfg.source)
+    sink = HeadlessSink(cfg.output, source.fps, recognizer.classes) if cfg.headless else None
+    frames, started, fps, paused = 0, time.perf_counter(), 0.0, False
+    try:
+        for frame in source:
+            tick = time.perf_counter()
+            faces = tracker.update(recognizer(frame))
+            draw_faces(frame, faces, emoji)
+            fps = 0.9 * fps + 0.1 / max(time.perf_counter() - tick, 1e-6) if frames else 1 / max(
+                time.perf_counter() - tick, 1e-6)
+            draw_fps(frame, fps)
+            frames += 1
+            if sink is not None:
+                sink.write(frame, faces)
+                continue
+            cv2.imshow(WINDOW, frame)
+            key = cv2.waitKey(0 if paused else 1) & 0xFF
+            if key in (ord("q"), 27):
+                break
+            if key == ord("p"):
+                paused = not paused
+            if key == ord("s"):
+                shot = Path(cfg.screenshot_dir) / f"fer_{time.strftime('%Y%m%d_%H%M%S')}_{frames}.png"
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(shot), frame)
+                log.info("screenshot: %s", shot)
+        else:
+            log.info("end of %s after %d frames", cfg.source, frames)
+    finally:
+        source.close()
+        if sink is not None:
+            sink.close()
+        else:
+            cv2.destroyAllWindows()
+    elapsed = time.perf_counter() - started
+    return {"frames": frames, "fps": frames / elapsed if elapsed else 0.0,
+            "output": str(cfg.output) if cfg.headless else None}
