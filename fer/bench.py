@@ -7,10 +7,12 @@ import resource
 import statistics
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
@@ -159,6 +161,74 @@ def training_throughput(models: list[str], batch_sizes: list[int], steps: int, c
     return result
 
 
+def inference_module(name: str):
+    from fer.labels import FER2013_CLASSES
+    from fer.module import FERModule
+
+    pre = {"image_size": 48, "channels": 1, "classes": list(FER2013_CLASSES)}
+    return FERModule(model={"_target_": "fer.models.create_model", "name": name}, preprocessing=pre,
+                     optimizer={}).eval()
+
+
+def classification_latency(models: list[str], repeats: int) -> dict:
+    """Milliseconds to classify 1 and 32 face crops (one thread: the webcam default)."""
+    result = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name in models:
+            module = inference_module(name)
+            row = {}
+            for batch in (1, 32):
+                x = torch.rand(batch, 1, 48, 48)
+                with torch.inference_mode():
+                    row[f"batch{batch}_ms"] = 1000 * statistics.median(timed(lambda: module(x), repeats))
+            row["per_face_ms_at_32"] = row["batch32_ms"] / 32
+            result[name] = row
+    finally:
+        torch.set_num_threads(threads)
+    return result
+
+
+def face_scene(source: Path | None, width: int, height: int) -> np.ndarray:
+    """A frame with one real FER-2013 face (when the zip is given) on a smooth background."""
+    rng = np.random.default_rng(0)
+    frame = cv2.resize(rng.integers(60, 200, (6, 8, 3), dtype=np.uint8), (width, height),
+                       interpolation=cv2.INTER_CUBIC)
+    if source is not None and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as archive:
+            name = next(n for n in sorted(archive.namelist()) if "/happy/PrivateTest_" in n)
+            face = cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
+        side = height * 5 // 12
+        frame[height // 4: height // 4 + side, width // 3: width // 3 + side] = \
+            cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None]
+    return frame
+
+
+def pipeline_latency(source: Path | None, repeats: int) -> dict:
+    """Haar detection at 640x480 and 1280x720, and the whole frame (detect + classify + draw) at 640x480."""
+    from fer.inference.detectors import HaarDetector
+    from fer.inference.emoji import load_emoji
+    from fer.inference.overlay import draw_faces
+    from fer.inference.recognizer import BUNDLED_MODEL, Recognizer
+
+    detector = HaarDetector()
+    result = {}
+    for width, height in ((640, 480), (1280, 720)):
+        frame = face_scene(source, width, height)
+        result[f"haar_{width}x{height}_ms"] = 1000 * statistics.median(timed(lambda: detector(frame), repeats))
+    frame = face_scene(source, 640, 480)
+    if not BUNDLED_MODEL.exists():
+        return result
+    recognizer = Recognizer(threads=1)
+    emoji = load_emoji(None, recognizer.classes)
+    times = timed(lambda: draw_faces(frame.copy(), recognizer(frame), emoji), repeats * 3)
+    result.update({"faces_in_frame": len(recognizer(frame)), "pipeline_640x480_median_ms": 1000 * statistics.median(times),
+                   "pipeline_640x480_p95_ms": 1000 * float(np.percentile(times, 95)),
+                   "pipeline_fps": 1 / statistics.median(times)})
+    return result
+
+
 def run(source: Path | None, quick: bool) -> dict:
     report = {"machine": machine(), "quick": quick}
     report["matmul_gflops"] = ceiling = matmul_ceiling(1024 if quick else 2048)
@@ -168,6 +238,8 @@ def run(source: Path | None, quick: bool) -> dict:
     models = ["baseline_cnn", "linear"] if quick else list_models()
     report["training"] = training_throughput(models, [64] if quick else [64, 128], steps=3 if quick else 10,
                                              ceiling=ceiling)
+    report["inference_ms"] = classification_latency(models, repeats=5 if quick else 30)
+    report["pipeline"] = pipeline_latency(source, repeats=5 if quick else 30)
     return report
 
 
@@ -193,4 +265,9 @@ def markdown(report: dict) -> str:
                      f"{row['bf16']['images_per_s']:.0f} | {best['images_per_s']:.0f} "
                      f"({best['speedup_vs_fp32']:.1f}x) | {100 * best['ceiling_fraction']:.1f} | "
                      f"{best['epoch_seconds']:.0f} | {row['peak_rss_mb']:.0f} |")
+    lines += ["", "| model | classify 1 face (ms) | 32 faces (ms) | per face at 32 (ms) |", "|---|---|---|---|"]
+    lines += [f"| {name} | {row['batch1_ms']:.2f} | {row['batch32_ms']:.1f} | {row['per_face_ms_at_32']:.2f} |"
+              for name, row in report["inference_ms"].items()]
+    lines += ["", "| per-frame pipeline | ms |", "|---|---|"]
+    lines += [f"| {k} | {v:.2f} |" for k, v in report["pipeline"].items()]
     return "\n".join(lines)

@@ -47,7 +47,8 @@ def true_class(path: Path, root: Path | None) -> str | None:
 
 def predict(cfg: DictConfig) -> dict:
     files, root = expand_inputs(str(cfg.input))
-    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta)
+    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
+                            threads=cfg.threads)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     output = Path(cfg.output_dir)
     (output / "annotated").mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from omegaconf import DictConfig
 
 from fer.config import instantiate_group, write_json
+from fer.export import export_checkpoint
 
 
 def train(cfg: DictConfig) -> dict:
@@ -31,6 +32,8 @@ def train(cfg: DictConfig) -> dict:
 
     metrics = run_metrics(trainer, tested, best, cfg.model.name)
     write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
+    if best:  # the one small file predict.py and webcam.py take
+        export_checkpoint(best, Path(cfg.paths.output_dir) / "model.pt", metadata=metrics)
     return metrics
 
 

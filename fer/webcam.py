@@ -22,10 +22,11 @@ WINDOW = "fer: q/Esc quit, s screenshot, p pause"
 
 def run(cfg: DictConfig) -> dict:
     """Returns frames processed, frames per second and where the output went."""
-    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta)
+    source = FrameSource(cfg.source)  # first: a missing camera should not wait for a model to load
+    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
+                            threads=cfg.threads)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     tracker = FaceTracker(alpha=cfg.smoothing)
-    source = FrameSource(cfg.source)
     sink = HeadlessSink(cfg.output, source.fps, recognizer.classes) if cfg.headless else None
     frames, started, fps, paused = 0, time.perf_counter(), 0.0, False
     try:

@@ -11,7 +11,10 @@ from fer.predict import format_labelled, predict
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def main(cfg: DictConfig) -> None:
-    summary = predict(cfg)
+    try:
+        summary = predict(cfg)
+    except FileNotFoundError as err:
+        sys.exit(f"error: {err}")
     print(f"{summary['images']} images read, {summary['faces']} faces; "
           f"{summary['output']}/predictions.csv and annotated/")
     if summary["unreadable"]:

@@ -14,7 +14,7 @@ from fer.webcam import run
 def main(cfg: DictConfig) -> None:
     try:
         result = run(cfg)
-    except SourceError as err:
+    except (SourceError, FileNotFoundError) as err:
         sys.exit(f"error: {err}")
     except __import__("cv2").error as err:
         if "display" in str(err).lower() or "gtk" in str(err).lower() or "qt" in str(err).lower():

@@ -1,0 +1,30 @@
+"""bench.py --quick measures every section and reports positive numbers (speed itself is never asserted)."""
+
+import json
+
+from test_train import run_script
+
+
+def _numbers(tree):
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _numbers(value)
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        yield tree
+
+
+def test_bench_quick_writes_every_section(tmp_path, fer2013_zip):
+    out = tmp_path / "bench.json"
+    result = run_script("bench.py", "--quick", f"--source={fer2013_zip}", f"--output={out}")
+    report = json.loads(out.read_text())
+    for section in ("machine", "matmul_gflops", "cache_build", "loader_images_per_s", "training", "inference_ms",
+                    "pipeline"):
+        assert report[section], section
+    assert set(report["loader_images_per_s"]) == {"none", "shift_flip", "seed004", "seed002", "strong"}
+    row = report["training"]["baseline_cnn@64"]
+    assert {"fp32", "bf16", "fp32+channels_last", "bf16+channels_last"} <= set(row)
+    measured = [report["matmul_gflops"], report["loader_images_per_s"], report["training"], report["inference_ms"],
+                report["pipeline"], report["cache_build"]]
+    assert all(n > 0 for section in measured for n in _numbers(section) if n is not None)
+    assert "pipeline_640x480_median_ms" in report["pipeline"]
+    assert (tmp_path / "bench.md").read_text().count("|") > 20 and "img/s" in result.stdout
