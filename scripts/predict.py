@@ -18,7 +18,8 @@ def main(cfg: DictConfig) -> None:
     print(f"{summary['images']} images read, {summary['faces']} faces; "
           f"{summary['output']}/predictions.csv and annotated/")
     if summary["unreadable"]:
-        print(f"{len(summary['unreadable'])} unreadable: {', '.join(summary['unreadable'][:10])}", file=sys.stderr)
+        names = ", ".join(summary["unreadable"][:10])
+        print(f"{len(summary['unreadable'])} unreadable (corrupt, or not an image): {names}", file=sys.stderr)
     if "labelled" in summary:
         print(format_labelled(summary["labelled"]))
     if summary["images"] == 0:

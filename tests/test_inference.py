@@ -87,7 +87,7 @@ def test_predict_on_class_folders_reports_counts_and_survives_a_corrupt_image(tm
     cv2.imwrite(str(tmp_path / "in" / "happy" / "blank.png"), np.full((300, 300, 3), 128, np.uint8))
     counts["happy"] = counts.get("happy", 0) + 1
     result = run_script("predict.py", f"input={tmp_path / 'in'}", f"output_dir={tmp_path / 'out'}")
-    assert "broken.jpg: cannot read this image" in result.stderr
+    assert "broken.jpg: cannot read this image" in result.stdout + result.stderr
     with (tmp_path / "out" / "predictions.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0])[:9] == ["file", "face", "x", "y", "w", "h", "detected", "label", "confidence"]
