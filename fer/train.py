@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint, Timer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
 from fer.config import instantiate_group, write_json
@@ -24,25 +25,32 @@ def train(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
 
+    started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
+    fit_seconds = time.perf_counter() - started
+    resumed_at = torch.load(cfg.ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1 if cfg.ckpt_path else 0
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
                           verbose=False)[0] \
         if cfg.test else {}
 
-    metrics = run_metrics(trainer, tested, best, cfg.model.name)
+    metrics = run_metrics(trainer, tested, best, cfg.model.name, fit_seconds, resumed_at)
     write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
     if best:  # the one small file predict.py and webcam.py take
         export_checkpoint(best, Path(cfg.paths.output_dir) / "model.pt", metadata=metrics)
     return metrics
 
 
-def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str) -> dict:
-    """What a run leaves behind: test metrics of the best checkpoint, its epoch and validation score, timing."""
+def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str, fit_seconds: float,
+                resumed_at: int = 0) -> dict:
+    """What a run leaves behind: test metrics of the best checkpoint, its epoch and validation score, timing.
+
+    Times are wall seconds of this process's fit (training and validation); a resumed run counts
+    only its own part.
+    """
     checkpoint: ModelCheckpoint | None = trainer.checkpoint_callback
-    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
     epochs = trainer.current_epoch
-    seconds = timer.time_elapsed("train") if timer else None
+    seconds, epochs_here = fit_seconds, epochs - resumed_at
     metrics = {
         "model": model,
         "epochs": epochs,
@@ -51,7 +59,7 @@ def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str) -> dict
         else None,
         "best_checkpoint": best or None,
         "train_seconds": seconds,
-        "seconds_per_epoch": seconds / epochs if seconds and epochs else None,
+        "seconds_per_epoch": seconds / epochs_here if epochs_here > 0 else None,
         "precision": str(trainer.precision),
     }
     return {**metrics, **{k: float(v) for k, v in tested.items()}}
