@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import platform
 import resource
 import statistics
@@ -132,7 +133,22 @@ def forward_flops(name: str) -> int:
         return measure_flops(model, lambda: model(torch.zeros(1, 1, 48, 48)))
 
 
+def reset_peak_rss() -> None:
+    """Linux: restart the process's peak-RSS counter (VmHWM), so each model's peak is its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def peak_rss_mb() -> float:
+    """Peak resident memory since the last reset (Linux VmHWM), else since the process started."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -143,6 +159,8 @@ def training_throughput(models: list[str], batch_sizes: list[int], steps: int, c
         flops = forward_flops(name)
         for batch_size in batch_sizes:
             rows = {}
+            gc.collect()
+            reset_peak_rss()
             for bf16 in (False, True):
                 for channels_last in (False, True):
                     step = training_step_factory(name, batch_size, bf16, channels_last)
