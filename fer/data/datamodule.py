@@ -96,12 +96,12 @@ class FERDataModule(L.LightningDataModule):
 
     @property
     def _arrays(self) -> FaceArrays:
-        if self.arrays is None:
-            self.setup()
+        """The data, read on first use (setup is idempotent)."""
+        self.setup()
         return self.arrays
 
     def split_sizes(self) -> dict[str, int]:
-        self._arrays
+        self.setup()
         return {split: len(self.split_index[split]) for split in SPLITS}
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
@@ -133,7 +133,7 @@ class FERDataModule(L.LightningDataModule):
 
     # ------------------------------------------------------------------ loaders
     def split_tensors(self, split: str) -> IndexedTensors:
-        self._arrays
+        self.setup()
         rows = torch.from_numpy(self.split_index[split])
         return IndexedTensors(self.images[rows], self.labels[rows])
 
