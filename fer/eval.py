@@ -23,11 +23,12 @@ def evaluate(cfg: DictConfig) -> dict:
     datamodule.setup("test")
     datamodule.test_split = cfg.split if datamodule.arrays.structured else "all"
     datamodule.align_classes(module.classes)
+    module.tta = cfg.tta
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
-    metrics = {"model": module.hparams.model["name"], "checkpoint": str(cfg.ckpt_path), "source": str(cfg.data.source), "split": datamodule.test_split,
-               "images": len(datamodule.split_index[datamodule.test_split]),
+    metrics = {"model": module.hparams.model["name"], "checkpoint": str(cfg.ckpt_path), "source": str(cfg.data.source),
+               "split": datamodule.test_split, "tta": cfg.tta, "images": len(datamodule.split_index[datamodule.test_split]),
                **{k: float(v) for k, v in tested.items()}}
     write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
     return metrics

@@ -26,6 +26,8 @@ from torchmetrics.classification import (
     MulticlassSpecificity,
 )
 
+from fer.tta import predict_log_probs
+
 PER_CLASS_METRICS = ("precision", "recall", "f1", "specificity")
 
 
@@ -58,6 +60,9 @@ class FERModule(L.LightningModule):
         optimizer / scheduler: Hydra partial configs; the scheduler learns its length from the trainer.
         mean / std: input normalisation, part of the model so inference cannot forget it.
         class_weights: per-class loss weights (``balance=loss_weights``), or None.
+
+    Training labels may be class indices or class probabilities (mixup / cutmix). ``tta`` (set by
+    eval, not saved) averages validation and test predictions over flipped or ten-crop views.
     """
 
     def __init__(self, model: dict, preprocessing: dict, optimizer: dict, scheduler: dict | None = None,
@@ -79,6 +84,7 @@ class FERModule(L.LightningModule):
         self.val_metrics = evaluation_metrics(len(self.classes))
         self.test_metrics = evaluation_metrics(len(self.classes))
         self.confusion: dict[str, Tensor] = {}
+        self.tta = "none"
         # one image: Lightning's model summary then prints parameters and FLOPs per image
         self.example_input_array = torch.zeros(1, preprocessing["channels"], preprocessing["image_size"],
                                                preprocessing["image_size"])
@@ -121,7 +127,7 @@ class FERModule(L.LightningModule):
 
     def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         images, labels = batch
-        logits = self(images)
+        logits = predict_log_probs(self, images, self.tta)
         self.log(f"{stage}_loss", self.loss(logits, labels), on_epoch=True, prog_bar=stage == "val")
         getattr(self, f"{stage}_metrics").update(logits, labels)
 
@@ -149,7 +155,7 @@ class FERModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx: int) -> Tensor:
         images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self(images).float().softmax(1)
+        return predict_log_probs(self, images, self.tta).exp()
 
     # ------------------------------------------------------------------ set-up
     def on_fit_start(self) -> None:

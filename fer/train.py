@@ -30,9 +30,9 @@ def train(cfg: DictConfig) -> dict:
     fit_seconds = time.perf_counter() - started
     resumed_at = torch.load(cfg.ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1 if cfg.ckpt_path else 0
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    tested = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
-                          verbose=False)[0] \
-        if cfg.test else {}
+    if best:  # the weights the checkpoint holds (the averaged ones under callbacks=ema), as eval would load them
+        module = type(module).load_from_checkpoint(best, map_location=module.device, weights_only=True)
+    tested = trainer.test(module, datamodule=datamodule, verbose=False)[0] if cfg.test else {}
 
     metrics = run_metrics(trainer, tested, best, cfg.model.name, fit_seconds, resumed_at)
     write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")

@@ -138,3 +138,26 @@ def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     assert torch.equal(images, plain) == (preset == "none")
     Stage.training = False
     assert torch.equal(dm.on_after_batch_transfer(batch, 0)[0], plain)
+
+
+@pytest.mark.parametrize("mix", ["mixup", "cutmix", "mixup_cutmix"])
+def test_mix_presets_blend_train_batches_into_soft_labels(tiny_folder, mix):
+    overrides = [f"mix={mix}", "augment=none", f"data.source={tiny_folder}", "data.batch_size=16"]
+    if mix == "mixup_cutmix":
+        overrides.append("data.mix.p=1.0")
+    dm = instantiate(compose_data(*overrides))
+    dm.setup()
+    batch = next(iter(dm.train_dataloader()))
+
+    class Stage:
+        training, global_step = True, 0
+
+    dm.trainer = Stage()
+    images, labels = dm.on_after_batch_transfer(batch, 0)
+    hard = torch.nn.functional.one_hot(batch[1], 7).float()
+    assert labels.shape == (16, 7) and torch.allclose(labels.sum(1), torch.ones(16))
+    assert not torch.equal(labels, hard) and not torch.equal(images, batch[0].float() / 255)
+    # every soft label mixes the image's own class with one other image's, and nothing else
+    assert torch.all((labels > 0).sum(1) <= 2) and torch.all(labels[hard.bool()] > 0)
+    Stage.training = False
+    assert torch.equal(dm.on_after_batch_transfer(batch, 0)[1], batch[1])

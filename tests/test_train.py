@@ -131,3 +131,18 @@ def test_every_experiment_composes_and_runs(tmp_path, tiny_sources, experiment):
     metrics = train(compose_train(tmp_path, f"experiment={experiment}", "debug=fast_dev_run",
                                   f"data.source={source}"))
     assert 0 <= metrics["test_acc"] <= 1
+
+
+def test_ema_checkpoints_hold_the_average_and_the_run_tests_those_weights(tmp_path, tiny_sources):
+    run = tmp_path / "run"
+    metrics = train(compose_train(run, *SHORT, f"data.source={tiny_sources['folder']}", "callbacks=ema",
+                                  "callbacks.ema.decay=0.9", "callbacks.ema.update_starting_at_step=0"))
+    raw = torch.load(metrics["best_checkpoint"], map_location="cpu", weights_only=True)
+    averaged, current = raw["state_dict"], raw["current_model_state"]
+    assert any(not torch.equal(averaged[k], current[k]) for k in averaged if k.endswith("weight"))
+    for tta in ("none", "ten_crop"):
+        run_script("eval.py", f"ckpt_path={metrics['best_checkpoint']}", f"data.source={tiny_sources['folder']}",
+                   f"tta={tta}", "trainer.precision=32-true", f"hydra.run.dir={tmp_path / tta}")
+    plain, ten_crop = (json.loads((tmp_path / t / "metrics.json").read_text()) for t in ("none", "ten_crop"))
+    assert plain["test_loss"] == pytest.approx(metrics["test_loss"], abs=1e-5)
+    assert ten_crop["tta"] == "ten_crop" and ten_crop["test_loss"] != plain["test_loss"]

@@ -11,6 +11,7 @@ import lightning as L
 from lightning.fabric.utilities.seed import seed_everything
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
 from fer.data.arrays import SPLITS, FaceArrays
@@ -40,21 +41,24 @@ class FERDataModule(L.LightningDataModule):
     otherwise a stratified, seeded ``val_fraction`` / ``test_fraction`` of train is held out.
     Batches leave the loader as uint8 and become float [0, 1] after transfer to the device, where
     training batches are augmented; normalisation belongs to the model (see fer.module).
+    ``mix`` (torchvision's MixUp / CutMix) then blends whole training batches, turning their
+    labels into class probabilities.
     """
 
     def __init__(self, source: str | Path, reader: Callable[..., FaceArrays], image_size: int = 48,
                  channels: int = 1, batch_size: int = 128, eval_batch_size: int = 512, val_fraction: float = 0.1,
                  test_fraction: float = 0.1, split_seed: int = 0, augment: Callable | None = None,
+                 mix: Callable | None = None,
                  balance: dict | None = None, skip_corrupt: bool = False, cache_dir: str | Path | None = None,
                  num_workers: int = 0, seed: int = 0, test_split: str = "test") -> None:
         super().__init__()
         balance = dict(balance or {})
-        self.save_hyperparameters(ignore=["reader", "augment"])
+        self.save_hyperparameters(ignore=["reader", "augment", "mix"])
         self.source, self.reader = Path(source), reader
         self.image_size, self.channels = image_size, channels
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
-        self.augment = augment
+        self.augment, self.mix = augment, mix
         self.balance = {"strategy": "none", "per_class": None, **balance}
         self.test_split = test_split
         self.skip_corrupt, self.cache_dir, self.num_workers = skip_corrupt, cache_dir, num_workers
@@ -176,4 +180,6 @@ class FERDataModule(L.LightningDataModule):
             seed_everything((self.sample_seed * 1_000_003 + self.trainer.global_step) % 2**32, verbose=False)
             if self.augment is not None:
                 images = self.augment(images)
+            if self.mix is not None:
+                images, labels = self.mix(images, F.one_hot(labels, len(self.classes)).float())
         return images if labels is None else (images, labels)

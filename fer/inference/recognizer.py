@@ -12,6 +12,7 @@ import torch
 from fer.data.arrays import to_face
 from fer.export import load_model
 from fer.inference.detectors import Box, HaarDetector, centre_square
+from fer.tta import predict_log_probs
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model.pt"
 
@@ -41,7 +42,7 @@ class Recognizer:
     """``Recognizer()(frame)`` -> faces with boxes and class probabilities (bundled model, Haar detector).
 
     Size, channels, normalisation and class order come from the model file itself.
-    ``tta='flip'`` averages the prediction with the mirrored face's.
+    ``tta='flip'`` or ``'ten_crop'`` averages the prediction over augmented views (fer.tta).
     """
 
     model: str | Path | None = None
@@ -71,10 +72,7 @@ class Recognizer:
             return np.zeros((0, len(self.classes)), np.float32)
         faces = np.stack([to_face(c, self.image_size, self.channels) for c in crops])
         x = torch.from_numpy(faces).float().div_(255)
-        probs = self.module(x).float().softmax(1)
-        if self.tta == "flip":
-            probs = (probs + self.module(x.flip(-1)).float().softmax(1)) / 2
-        return probs.numpy()
+        return predict_log_probs(self.module, x, self.tta).softmax(1).numpy()
 
     def __call__(self, frame: np.ndarray, fallback_whole: bool = False) -> list[Face]:
         boxes = list(self.detector(frame))
