@@ -128,7 +128,7 @@ class FERModule(L.LightningModule):
     def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         images, labels = batch
         logits = predict_log_probs(self, images, self.tta)
-        self.log(f"{stage}_loss", self.loss(logits, labels), on_epoch=True, prog_bar=stage == "val")
+        self.log(f"{stage}_loss", self.loss(logits, labels), on_epoch=True, prog_bar=stage == "val", sync_dist=True)
         getattr(self, f"{stage}_metrics").update(logits, labels)
 
     def validation_step(self, batch, batch_idx: int) -> None:

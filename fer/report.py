@@ -107,7 +107,11 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, probs: np.ndarray
 class ReportCallback(L.Callback):
     """Keeps the per-epoch history, logs the validation confusion matrix each epoch, and after every
     test writes ``report.md``, ``report.json``, confusion matrices, curves and misclassified faces to
-    ``output_dir`` and the penultimate features of the test faces to TensorBoard's projector."""
+    ``output_dir`` and the penultimate features of the test faces to TensorBoard's projector.
+
+    Under data parallelism the tables and confusion matrices cover every test face (torchmetrics
+    synchronises them); the misclassified grid and the projector show process 0's share.
+    """
 
     def __init__(self, output_dir: str | Path, projector: bool = True, max_projector_images: int = 4000) -> None:
         self.output_dir = Path(output_dir)

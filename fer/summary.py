@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 DEFAULT_COLUMNS = ("model", "test_acc", "test_f1_macro", "val_acc", "best_epoch", "epochs", "seconds_per_epoch")
 
@@ -16,8 +16,22 @@ def collect_runs(root: str | Path) -> list[dict]:
     for path in sorted(Path(root).rglob("metrics.json")):
         row = json.loads(path.read_text())
         row["run"] = str(path.parent.relative_to(root)) if path.parent != Path(root) else "."
+        overrides = path.parent / ".hydra" / "overrides.yaml"  # what a sweep chose for this run
+        if overrides.is_file():
+            row["overrides"] = " ".join(str(o) for o in OmegaConf.load(overrides)
+                                        if not str(o).startswith(("hydra.", "data.source=")))
         rows.append(row)
+    _keep_varying_overrides(rows)
     return rows
+
+
+def _keep_varying_overrides(rows: list[dict]) -> None:
+    """Drop the overrides every run shares: what is left is what the sweep varied."""
+    listed = [row["overrides"].split() for row in rows if "overrides" in row]
+    common = set.intersection(*map(set, listed)) if len(listed) > 1 else set()
+    for row in rows:
+        if "overrides" in row:
+            row["overrides"] = " ".join(o for o in row["overrides"].split() if o not in common)
 
 
 def _cell(value) -> str:
@@ -44,7 +58,9 @@ class SweepSummary(Callback):
         rows = collect_runs(root)
         if not rows:
             return
-        table = markdown_table(rows)
+        # sorted by the sweep's objective (PublicTest accuracy unless set): model selection never peeks at test
+        table = markdown_table(rows, columns=(*DEFAULT_COLUMNS, "overrides"),
+                               sort_by=config.get("optimized_metric", "val_acc"))
         (root / "summary.md").write_text(table + "\n")
         print(f"\n{len(rows)} runs in {root}:\n{table}\n(written to {root / 'summary.md'})")
 

@@ -35,9 +35,10 @@ def train(cfg: DictConfig) -> dict:
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0] if cfg.test else {}
 
     metrics = run_metrics(trainer, tested, best, cfg.model.name, fit_seconds, resumed_at)
-    write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
-    if best:  # the one small file predict.py and webcam.py take
-        export_checkpoint(best, Path(cfg.paths.output_dir) / "model.pt", metadata=metrics)
+    if trainer.is_global_zero:  # one writer under data parallelism
+        write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
+        if best:  # the one small file predict.py and webcam.py take
+            export_checkpoint(best, Path(cfg.paths.output_dir) / "model.pt", metadata=metrics)
     return metrics
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,16 @@ def write_image_tree(root: Path, per_split: dict[str, int], classes=FER2013_CLAS
 @pytest.fixture
 def tiny_folder(tmp_path) -> Path:
     return write_image_tree(tmp_path / "faces", {"train": 140, "test": 56})
+
+
+def run_script(script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """scripts/<script> run as a user runs it, from the repository root."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
 
 
 def compose_train(output_dir: Path, *overrides: str):

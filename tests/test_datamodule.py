@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +16,13 @@ from fer.config import CONFIG_DIR
 from fer.data.datamodule import FERDataModule
 from fer.data.prepare import convert
 from fer.data.readers import read_npz
+from fer.data.sampling import BalancedBatchSampler, shard_batches
+
+
+def transfer(dm: FERDataModule, batch, training: bool):
+    """What Lightning does to a batch after moving it to the device, in a training or evaluation loop."""
+    dm.trainer = SimpleNamespace(training=training, global_step=0, global_rank=0, world_size=1)
+    return dm.on_after_batch_transfer(batch, 0)
 
 
 def compose_data(*overrides: str):
@@ -127,17 +135,11 @@ def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     dm = instantiate(compose_data(f"augment={preset}", f"data.source={tiny_folder}", "data.batch_size=16"))
     dm.setup()
     batch = next(iter(dm.train_dataloader()))
-
-    class Stage:
-        training, global_step = True, 0
-
-    dm.trainer = Stage()
-    images, labels = dm.on_after_batch_transfer(batch, 0)
+    images, labels = transfer(dm, batch, training=True)
     plain = batch[0].float() / 255
     assert images.dtype == torch.float32 and images.shape == plain.shape and 0 <= images.min() <= images.max() <= 1
     assert torch.equal(images, plain) == (preset == "none")
-    Stage.training = False
-    assert torch.equal(dm.on_after_batch_transfer(batch, 0)[0], plain)
+    assert torch.equal(transfer(dm, batch, training=False)[0], plain)
 
 
 @pytest.mark.parametrize("mix", ["mixup", "cutmix", "mixup_cutmix"])
@@ -148,16 +150,32 @@ def test_mix_presets_blend_train_batches_into_soft_labels(tiny_folder, mix):
     dm = instantiate(compose_data(*overrides))
     dm.setup()
     batch = next(iter(dm.train_dataloader()))
-
-    class Stage:
-        training, global_step = True, 0
-
-    dm.trainer = Stage()
-    images, labels = dm.on_after_batch_transfer(batch, 0)
+    images, labels = transfer(dm, batch, training=True)
     hard = torch.nn.functional.one_hot(batch[1], 7).float()
     assert labels.shape == (16, 7) and torch.allclose(labels.sum(1), torch.ones(16))
     assert not torch.equal(labels, hard) and not torch.equal(images, batch[0].float() / 255)
     # every soft label mixes the image's own class with one other image's, and nothing else
     assert torch.all((labels > 0).sum(1) <= 2) and torch.all(labels[hard.bool()] > 0)
-    Stage.training = False
-    assert torch.equal(dm.on_after_batch_transfer(batch, 0)[1], batch[1])
+    assert torch.equal(transfer(dm, batch, training=False)[1], batch[1])
+
+
+@pytest.mark.parametrize("strategy, per_class", [("none", None), ("weighted_sampler", None), ("oversample", 40)])
+def test_data_parallel_shards_train_batches_without_overlap_and_with_equal_steps(strategy, per_class):
+    labels = np.repeat([0, 1, 2], [70, 20, 9])
+    make = partial(BalancedBatchSampler, labels, 8, strategy=strategy, per_class=per_class, seed=3)
+    whole, shards = make(), [make(num_replicas=2, rank=r) for r in (0, 1)]
+    for sampler in (whole, *shards):
+        sampler.set_epoch(2)
+    batches = list(whole)
+    first, second = (list(s) for s in shards)
+    assert len(first) == len(second) == len(shards[0]) == len(batches) // 2
+    # the two processes together take the single-process batches, alternately
+    assert all(torch.equal(a, batches[2 * i]) and torch.equal(b, batches[2 * i + 1])
+               for i, (a, b) in enumerate(zip(first, second)))
+
+
+def test_evaluation_rows_are_dealt_to_processes_once_each():
+    shards = [shard_batches(11, 4, num_replicas=3, rank=r) for r in range(3)]
+    rows = torch.cat([torch.cat(s) for s in shards])
+    assert sorted(rows.tolist()) == list(range(11)) and all(shards)
+    assert [len(torch.cat(s)) for s in shards] == [4, 4, 3]

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, run_script
 from fer.inference.detectors import HaarDetector, WholeImage
 from fer.inference.recognizer import BUNDLED_MODEL, Recognizer
 from fer.inference.smoothing import FaceTracker
-from test_train import run_script
 
 
 def fer2013_faces(zip_path, split_prefix="PrivateTest", per_class=None):

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from conftest import REPO, SHORT, compose_train, write_image_tree
+from conftest import REPO, SHORT, compose_train, run_script, write_image_tree
 from fer.config import CONFIG_DIR
 from fer.models import list_models
 from fer.module import FERModule
 from fer.train import train
-
-
-def run_script(script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
-    result = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{script} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
 
 
 @pytest.mark.parametrize("fmt", ["folder", "csv", "npz"])

@@ -12,11 +12,11 @@ from lightning.fabric.utilities.seed import seed_everything
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
+from torch.utils.data import DataLoader
 
 from fer.data.arrays import SPLITS, FaceArrays
 from fer.data.cache import read_cached
-from fer.data.sampling import BalancedBatchSampler, balanced_weights, stratified_split
+from fer.data.sampling import BalancedBatchSampler, balanced_weights, shard_batches, stratified_split
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +145,22 @@ class FERDataModule(L.LightningDataModule):
         return DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 
+    def _replicas(self) -> tuple[int, int]:
+        """(processes, this process's rank) of a data-parallel run; (1, 0) otherwise."""
+        trainer = self.trainer
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+
     def train_dataloader(self) -> DataLoader:
         data = self.split_tensors("train")
+        replicas, rank = self._replicas()
         sampler = BalancedBatchSampler(data.labels.numpy(), self.batch_size,
                                        strategy=self.balance["strategy"], per_class=self.balance["per_class"],
-                                       seed=self.sample_seed)
+                                       seed=self.sample_seed, num_replicas=replicas, rank=rank)
         return self._loader(data, sampler)
 
     def eval_dataloader(self, split: str) -> DataLoader:
         data = self.split_tensors(split)
-        return self._loader(data, BatchSampler(SequentialSampler(data), self.eval_batch_size, drop_last=False))
+        return self._loader(data, shard_batches(len(data), self.eval_batch_size, *self._replicas()))
 
     def val_dataloader(self) -> DataLoader:
         return self.eval_dataloader("val")
@@ -168,7 +174,7 @@ class FERDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """uint8 -> float [0, 1] on the device; training batches are augmented here, whole.
 
-        Before each training batch every RNG is reseeded from (seed, global step), so its
+        Before each training batch every RNG is reseeded from (seed, global step, rank), so its
         augmentation and dropout depend on nothing else: a run resumed from a checkpoint
         continues exactly as the uninterrupted run would have (Lightning restores weights,
         optimiser and loop counters, not random generator states).
@@ -177,7 +183,8 @@ class FERDataModule(L.LightningDataModule):
         if images.dtype == torch.uint8:
             images = images.float().div_(255)
         if self.trainer is not None and self.trainer.training and labels is not None:
-            seed_everything((self.sample_seed * 1_000_003 + self.trainer.global_step) % 2**32, verbose=False)
+            step = self.sample_seed * 1_000_003 + self.trainer.global_step + 7_919 * self.trainer.global_rank
+            seed_everything(step % 2**32, verbose=False)
             if self.augment is not None:
                 images = self.augment(images)
             if self.mix is not None:

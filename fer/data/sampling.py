@@ -39,10 +39,14 @@ class BalancedBatchSampler(Sampler[torch.Tensor]):
     ``weighted_sampler`` draws len(labels) rows per epoch with probability inverse to class size;
     ``oversample`` tops each class up to ``per_class`` rows by repeating random members (classes
     already larger keep all their rows), so augmentation makes the copies differ.
+
+    Under data parallelism (``num_replicas`` processes) every process draws the same epoch order
+    and keeps every ``num_replicas``-th batch from its ``rank`` on, so the shards never overlap,
+    balancing holds across them, and all processes take the same number of steps.
     """
 
     def __init__(self, labels: np.ndarray, batch_size: int, strategy: str = "none", per_class: int | None = None,
-                 seed: int = 0, drop_last: bool = True) -> None:
+                 seed: int = 0, drop_last: bool = True, num_replicas: int = 1, rank: int = 0) -> None:
         if strategy not in BALANCE_STRATEGIES:
             raise ValueError(f"balance strategy {strategy!r} is not one of {BALANCE_STRATEGIES}")
         if strategy == "oversample" and not per_class:
@@ -50,6 +54,7 @@ class BalancedBatchSampler(Sampler[torch.Tensor]):
         self.labels = torch.as_tensor(labels)
         self.batch_size, self.strategy, self.per_class = batch_size, strategy, per_class
         self.seed, self.drop_last, self.epoch = seed, drop_last, 0
+        self.num_replicas, self.rank = num_replicas, rank
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -73,7 +78,8 @@ class BalancedBatchSampler(Sampler[torch.Tensor]):
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         order = self.epoch_indices()
-        yield from torch.split(order[: self._usable(len(order))], self.batch_size)
+        batches = torch.split(order[: self._usable(len(order))], self.batch_size)
+        yield from batches[self.rank: len(self) * self.num_replicas: self.num_replicas]
 
     def _usable(self, size: int) -> int:
         """Drop a ragged last batch (BatchNorm dislikes tiny ones), unless it is the only batch."""
@@ -86,4 +92,15 @@ class BalancedBatchSampler(Sampler[torch.Tensor]):
         return len(self.labels)
 
     def __len__(self) -> int:
-        return -(-self._usable(self.epoch_size()) // self.batch_size)
+        """Batches per process: whole rounds of one batch per process."""
+        return -(-self._usable(self.epoch_size()) // self.batch_size) // self.num_replicas
+
+
+def shard_batches(size: int, batch_size: int, num_replicas: int = 1, rank: int = 0) -> list[torch.Tensor]:
+    """In-order evaluation batches of this process's rows (every ``num_replicas``-th from ``rank``).
+
+    Rows, not batches, are dealt out, so every process gets work whenever there are at least as
+    many rows as processes, and no row is scored twice (no padding, unlike DistributedSampler):
+    metrics synchronised across processes equal the single-process ones.
+    """
+    return list(torch.split(torch.arange(rank, size, num_replicas), batch_size))
