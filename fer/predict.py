@@ -8,7 +8,6 @@ import logging
 from pathlib import Path
 
 import cv2
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
@@ -47,8 +46,7 @@ def true_class(path: Path, root: Path | None) -> str | None:
 
 def predict(cfg: DictConfig) -> dict:
     files, root = expand_inputs(str(cfg.input))
-    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
-                            threads=cfg.threads)
+    recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     output = Path(cfg.output_dir)
     (output / "annotated").mkdir(parents=True, exist_ok=True)

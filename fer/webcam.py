@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import cv2
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from fer.inference.emoji import load_emoji
@@ -23,8 +22,7 @@ WINDOW = "fer: q/Esc quit, s screenshot, p pause"
 def run(cfg: DictConfig) -> dict:
     """Returns frames processed, frames per second and where the output went."""
     source = FrameSource(cfg.source)  # first: a missing camera should not wait for a model to load
-    recognizer = Recognizer(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
-                            threads=cfg.threads)
+    recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     tracker = FaceTracker(alpha=cfg.smoothing)
     sink = HeadlessSink(cfg.output, source.fps, recognizer.classes) if cfg.headless else None

@@ -2,7 +2,7 @@
 
 import json
 
-from test_train import run_script
+from conftest import run_script
 
 
 def _numbers(tree):

@@ -45,3 +45,20 @@ def test_mlp_pca_fits_principal_components():
     assert projected.shape == (200, 5)
     variances = projected.var(0)
     assert torch.all(variances[:-1] >= variances[1:])  # ordered by explained variance
+
+
+@pytest.mark.parametrize("name", ["vgg", "bn_cnn", "bn_cnn4", "deep_cnn"])
+def test_folding_batchnorm_keeps_predictions_and_removes_every_batchnorm(name):
+    from fer.models.base import fold_batchnorm
+
+    model = create_model(name)
+    model.train()
+    for _ in range(3):  # running statistics far from the identity
+        model(torch.rand(16, 1, 48, 48) * 3 + 1)
+    model.eval()
+    x = torch.rand(4, 1, 48, 48)
+    with torch.no_grad():
+        expected = model(x)
+        fold_batchnorm(model)
+        assert torch.allclose(model(x), expected, atol=1e-4, rtol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())

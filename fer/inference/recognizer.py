@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer.config import best_precision
 from fer.data.arrays import to_face
 from fer.export import load_model
 from fer.inference.detectors import Box, HaarDetector, centre_square
+from fer.models.base import fold_batchnorm
 from fer.tta import predict_log_probs
 
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model.pt"
@@ -43,6 +45,8 @@ class Recognizer:
 
     Size, channels, normalisation and class order come from the model file itself.
     ``tta='flip'`` or ``'ten_crop'`` averages the prediction over augmented views (fer.tta).
+    ``precision='auto'`` classifies in bf16 where the CPU has native bf16 (as training does), else fp32;
+    BatchNorm is folded into the convolutions on load.
     """
 
     model: str | Path | None = None
@@ -50,15 +54,28 @@ class Recognizer:
     margin: float = 0.1
     tta: str | None = None
     threads: int | None = None
+    precision: str = "auto"
     module: torch.nn.Module = field(init=False)
 
     def __post_init__(self) -> None:
         if self.threads:
             torch.set_num_threads(self.threads)
         self.module = load_model(self.model or BUNDLED_MODEL)
+        fold_batchnorm(self.module.net)
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision={self.precision!r}: expected auto, bf16 or fp32")
+        self.bf16 = self.precision == "bf16" or (self.precision == "auto" and best_precision("cpu") == "bf16-mixed")
         self.detector = self.detector or HaarDetector()
         pre = self.module.preprocessing
         self.classes, self.image_size, self.channels = list(pre["classes"]), pre["image_size"], pre["channels"]
+
+    @classmethod
+    def from_config(cls, cfg) -> "Recognizer":
+        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, threads, precision)."""
+        from hydra.utils import instantiate
+
+        return cls(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
+                   threads=cfg.threads, precision=cfg.precision)
 
     def crop(self, frame: np.ndarray, box: Box) -> np.ndarray:
         x, y, w, h = box
@@ -72,7 +89,8 @@ class Recognizer:
             return np.zeros((0, len(self.classes)), np.float32)
         faces = np.stack([to_face(c, self.image_size, self.channels) for c in crops])
         x = torch.from_numpy(faces).float().div_(255)
-        return predict_log_probs(self.module, x, self.tta).softmax(1).numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            return predict_log_probs(self.module, x, self.tta).softmax(1).numpy()
 
     def __call__(self, frame: np.ndarray, fallback_whole: bool = False) -> list[Face]:
         boxes = list(self.detector(frame))
