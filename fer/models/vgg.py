@@ -14,8 +14,8 @@ from fer.models.registry import register_model
 class VGG(FaceClassifier):
     """Stages of 3x3 conv-BN-ReLU, each closed by a 2x2 max-pool, then global pooling and a linear head.
 
-    ``stages`` lists the widths of each stage's convs; the default (4.7M parameters) reached 68.7%
-    on PrivateTest in a 12-epoch probe on this project's CPU.
+    ``stages`` lists the widths of each stage's convs; the default has 4.7M parameters, the
+    ``vgg_small`` preset a quarter of the FLOPs (docs/RESULTS.md has what each reached on FER-2013).
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.3,
