@@ -84,6 +84,21 @@ def plot_curves(history: list[dict[str, float]]) -> plt.Figure:
     return fig
 
 
+def plot_accuracy_vs_hours(rows: list[dict], metric: str = "test_acc") -> plt.Figure:
+    """One point per run: ``metric`` against its training wall time, to compare recipes per CPU-hour."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    timed = [r for r in rows if r.get(metric) is not None and r.get("train_seconds")]
+    for row in timed:
+        hours = row["train_seconds"] / 3600
+        axis.scatter(hours, 100 * row[metric], color="tab:blue")
+        axis.annotate(row.get("label") or row["run"], (hours, 100 * row[metric]), fontsize=7,
+                      xytext=(4, 3), textcoords="offset points")
+    axis.set(xlabel="training wall time (hours)", ylabel=f"{metric} (%)", title=f"{metric} against training time")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
 def plot_misclassified(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, classes: list[str],
                        count: int = 36) -> plt.Figure:
     """The most confidently wrong faces first: true label, predicted label and its confidence."""

@@ -1,8 +1,9 @@
-"""Compare runs: python scripts/compare.py outputs/train [--sort test_f1_macro] [--columns model,test_acc,...]"""
+"""Compare runs: python scripts/compare.py outputs/train [--sort test_f1_macro] [--columns model,test_acc,...] [--plot acc.png]"""
 
 import argparse
 from pathlib import Path
 
+from fer.report import plot_accuracy_vs_hours
 from fer.summary import DEFAULT_COLUMNS, collect_runs, markdown_table
 
 
@@ -12,6 +13,7 @@ def main() -> None:
     parser.add_argument("--sort", default="test_acc", help="metric to sort by, best first (default test_acc)")
     parser.add_argument("--columns", default=",".join(DEFAULT_COLUMNS), help="comma-separated metrics.json keys")
     parser.add_argument("--output", type=Path, default=None, help="where to write the table (default ROOT/comparison.md)")
+    parser.add_argument("--plot", type=Path, default=None, help="also draw the sort metric against training hours (PNG)")
     args = parser.parse_args()
     rows = collect_runs(args.root)
     if not rows:
@@ -20,6 +22,9 @@ def main() -> None:
     output = args.output or args.root / "comparison.md"
     output.write_text(table + "\n")
     print(f"{table}\n\n{len(rows)} runs; written to {output}")
+    if args.plot:
+        plot_accuracy_vs_hours(rows, metric=args.sort).savefig(args.plot, dpi=110)
+        print(f"plot written to {args.plot}")
 
 
 if __name__ == "__main__":

@@ -65,8 +65,10 @@ def test_compare_script_tables_every_run_sorted_by_a_metric(tmp_path, trained_ti
         metrics = json.loads((trained_tiny / "metrics.json").read_text())
         (tmp_path / name / "metrics.json").write_text(json.dumps({**metrics, "test_f1_macro": acc}))
     shutil.copy(trained_tiny / "metrics.json", tmp_path / "metrics.json")
+    plot = tmp_path / "hours.png"
     out = subprocess.run([sys.executable, str(REPO / "scripts" / "compare.py"), str(tmp_path), "--sort",
-                          "test_f1_macro"], capture_output=True, text=True, check=True).stdout
+                          "test_f1_macro", "--plot", str(plot)], capture_output=True, text=True, check=True).stdout
     rows = [line for line in out.splitlines() if line.startswith("| ") and "run" not in line]
     assert [r.split("|")[1].strip() for r in rows] == ["good", ".", "bad"]
     assert (tmp_path / "comparison.md").read_text().strip() in out
+    assert plot.stat().st_size > 10_000  # three labelled points against training hours
