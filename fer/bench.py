@@ -274,18 +274,28 @@ def pipeline_latency(source: Path | None, repeats: int) -> dict:
     return result
 
 
-def run(source: Path | None, quick: bool) -> dict:
+SECTIONS = ("data", "training", "inference", "pipeline")
+
+
+def run(source: Path | None, quick: bool, sections: tuple[str, ...] = SECTIONS) -> dict:
+    """Measure the chosen ``sections`` (all by default); ``quick`` trades precision for seconds."""
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown benchmark section(s) {sorted(unknown)}; expected some of {SECTIONS}")
     report = {"machine": machine(), "quick": quick}
     report["matmul_gflops"] = ceiling = matmul_ceiling(1024 if quick else 2048)
-    if source is not None:
+    if source is not None and "data" in sections:
         report["cache_build"] = cache_build(source)
         report["loader_images_per_s"] = loader_throughput(source, batches=10 if quick else 60)
     models = ["baseline_cnn", "linear"] if quick else list_models()
-    report["training"] = training_throughput(models, [64] if quick else [64, 128], steps=3 if quick else 10,
-                                             ceiling=ceiling)
-    report["inference_ms"] = classification_latency(models if quick else [*models, "vgg_small"],
-                                                    repeats=5 if quick else 30)
-    report["pipeline"] = pipeline_latency(source, repeats=5 if quick else 30)
+    if "training" in sections:
+        report["training"] = training_throughput(models, [64] if quick else [64, 128], steps=3 if quick else 10,
+                                                 ceiling=ceiling)
+    if "inference" in sections:
+        report["inference_ms"] = classification_latency(models if quick else [*models, "vgg_small"],
+                                                        repeats=5 if quick else 30)
+    if "pipeline" in sections:
+        report["pipeline"] = pipeline_latency(source, repeats=5 if quick else 30)
     return report
 
 
@@ -301,22 +311,35 @@ def markdown(report: dict) -> str:
                       f"(later runs load it in {c['warm_load_seconds']:.2f} s)", "",
                   "| augmentation preset | train loader images/s |", "|---|---|"]
         lines += [f"| {k} | {v:,.0f} |" for k, v in report["loader_images_per_s"].items()]
-    lines += ["", "| model | batch | MFLOPs/img | fp32 img/s | fp32+CL | bf16 | bf16+CL (x fp32) | "
-                  "bf16+CL % of bf16 ceiling | s/epoch bf16+CL | peak RSS MB |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in report["training"].values():
+    if "training" in report:
+        lines += _training_table(report["training"])
+    if "inference_ms" in report:
+        lines += _inference_table(report["inference_ms"])
+    if "pipeline" in report:
+        lines += ["", "| per-frame pipeline | ms |", "|---|---|"]
+        lines += [f"| {k} | {v:.2f} |" for k, v in report["pipeline"].items()]
+    return "\n".join(lines)
+
+
+def _training_table(training: dict) -> list[str]:
+    lines = ["", "| model | batch | MFLOPs/img | fp32 img/s | fp32+CL | bf16 | bf16+CL (x fp32) | "
+                 "bf16+CL % of bf16 ceiling | s/epoch bf16+CL | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in training.values():
         best = row["bf16+channels_last"]
         lines.append(f"| {row['model']} | {row['batch_size']} | {row['mflops_per_image']:.1f} | "
                      f"{row['fp32']['images_per_s']:.0f} | {row['fp32+channels_last']['images_per_s']:.0f} | "
                      f"{row['bf16']['images_per_s']:.0f} | {best['images_per_s']:.0f} "
                      f"({best['speedup_vs_fp32']:.1f}x) | {100 * best['ceiling_fraction']:.1f} | "
                      f"{best['epoch_seconds']:.0f} | {row['peak_rss_mb']:.0f} |")
-    lines += ["", "One thread. *deployed*: as the Recognizer runs it (BatchNorm folded, bf16 on native-bf16 CPUs).", "",
-              "| model | 1 face fp32 (ms) | 1 face deployed | 32 faces fp32 | 32 faces deployed | "
-              "per face at 32, deployed |", "|---|---|---|---|---|---|"]
+    return lines
+
+
+def _inference_table(inference: dict) -> list[str]:
+    lines = ["", "One thread. *deployed*: as the Recognizer runs it (BatchNorm folded, bf16 on native-bf16 CPUs).", "",
+             "| model | 1 face fp32 (ms) | 1 face deployed | 32 faces fp32 | 32 faces deployed | "
+             "per face at 32, deployed |", "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {row['fp32_batch1_ms']:.2f} | {row['deployed_batch1_ms']:.2f} | {row['fp32_batch32_ms']:.1f} | "
               f"{row['deployed_batch32_ms']:.1f} | {row['deployed_per_face_ms_at_32']:.2f} |"
-              for name, row in report["inference_ms"].items()]
-    lines += ["", "| per-frame pipeline | ms |", "|---|---|"]
-    lines += [f"| {k} | {v:.2f} |" for k, v in report["pipeline"].items()]
-    return "\n".join(lines)
+              for name, row in inference.items()]
+    return lines
