@@ -179,3 +179,9 @@ def test_evaluation_rows_are_dealt_to_processes_once_each():
     rows = torch.cat([torch.cat(s) for s in shards])
     assert sorted(rows.tolist()) == list(range(11)) and all(shards)
     assert [len(torch.cat(s)) for s in shards] == [4, 4, 3]
+
+
+@pytest.mark.parametrize("mix", ["none", "mixup", "cutmix", "mixup_cutmix"])
+def test_every_mix_choice_overrides_the_best_recipe_cleanly(tiny_folder, mix):
+    dm = instantiate(compose_data("experiment=best", f"mix={mix}", f"data.source={tiny_folder}"))
+    assert (dm.mix is None) == (mix == "none") and (dm.mix is None or callable(dm.mix))
