@@ -30,9 +30,11 @@ def train(cfg: DictConfig) -> dict:
     fit_seconds = time.perf_counter() - started
     resumed_at = torch.load(cfg.ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1 if cfg.ckpt_path else 0
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if best:  # the weights the checkpoint holds (the averaged ones under callbacks=ema), as eval would load them
-        module = type(module).load_from_checkpoint(best, map_location=module.device, weights_only=True)
-    tested = trainer.test(module, datamodule=datamodule, verbose=False)[0] if cfg.test else {}
+    tested = {}
+    if cfg.test:  # the weights the best checkpoint holds (the averaged ones under callbacks=ema), as eval loads them
+        if best:
+            module = type(module).load_from_checkpoint(best, map_location=module.device, weights_only=True)
+        tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
 
     metrics = run_metrics(trainer, tested, best, cfg.model.name, fit_seconds, resumed_at)
     if trainer.is_global_zero:  # one writer under data parallelism
