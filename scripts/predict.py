@@ -1,4 +1,4 @@
-"""Emotions in photos: python scripts/predict.py input=<image|folder|glob> [output_dir=<dir>] [model_file=<model.pt|.ckpt>]"""
+"""Emotions in photos: python scripts/predict.py input=<image|folder|glob> [output_dir=<dir>] [model_file=accurate|fast|<model.pt|.ckpt>]"""
 
 import sys
 

@@ -13,7 +13,7 @@ import torch
 
 from conftest import REPO, run_script
 from fer.inference.detectors import HaarDetector, WholeImage
-from fer.inference.recognizer import BUNDLED_MODEL, Recognizer
+from fer.inference.recognizer import BUNDLED_MODELS, Recognizer
 from fer.inference.smoothing import FaceTracker
 
 
@@ -51,13 +51,16 @@ def detectable_scenes(fer2013_zip):
     return kept
 
 
-def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states(fer2013_zip):
-    blob = torch.load(BUNDLED_MODEL, map_location="cpu", weights_only=True)
-    assert BUNDLED_MODEL.stat().st_size < 20 * 2**20
+@pytest.mark.parametrize("name", BUNDLED_MODELS)
+def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states(fer2013_zip, name):
+    path = BUNDLED_MODELS[name]
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    assert path.stat().st_size < 20 * 2**20
     stated = blob["metadata"]["test_acc"]
     readme = (REPO / "README.md").read_text()
-    assert f"{100 * stated:.1f}%" in readme, "README must state the bundled model's PrivateTest accuracy"
-    recognizer = Recognizer(detector=WholeImage())
+    assert f"`{name}`" in readme and f"{100 * stated:.1f}%" in readme, \
+        "README must state each bundled model's PrivateTest accuracy"
+    recognizer = Recognizer(model=name, detector=WholeImage())
     faces = list(fer2013_faces(fer2013_zip))
     assert len(faces) == 3589
     correct = 0
@@ -66,6 +69,11 @@ def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states
         probs = recognizer.classify([face for _, face in chunk])
         correct += sum(recognizer.classes[p.argmax()] == cls for (cls, _), p in zip(chunk, probs))
     assert correct / len(faces) == pytest.approx(stated, abs=0.005)
+
+
+def test_a_model_that_is_neither_bundled_nor_a_file_is_named_in_the_error():
+    with pytest.raises(FileNotFoundError, match="fastest: neither a bundled model \\(accurate, fast\\)"):
+        Recognizer(model="fastest")
 
 
 def test_an_image_without_a_face_gives_no_faces_and_no_error():

@@ -16,7 +16,33 @@ from fer.inference.detectors import Box, HaarDetector, centre_square
 from fer.models.base import fold_batchnorm
 from fer.tta import predict_log_probs
 
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model.pt"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# the models that ship inside the package (README, "Bundled models"): the most accurate one, which
+# predict.py uses, and a quarter-size one fast enough for live video, which webcam.py uses
+BUNDLED_MODELS = {"accurate": ASSETS / "model.pt", "fast": ASSETS / "model_fast.pt"}
+
+
+def model_path(model: str | Path | None) -> Path:
+    """A bundled model's name (``accurate``, ``fast``) or a file; None means ``accurate``."""
+    path = BUNDLED_MODELS.get(str(model or "accurate"), Path(str(model)))
+    if not path.is_file():
+        raise FileNotFoundError(f"{model}: neither a bundled model ({', '.join(BUNDLED_MODELS)}) nor a model file "
+                                "(an exported model.pt or a Lightning .ckpt)")
+    return path
+
+
+def deploy(module: torch.nn.Module, precision: str = "auto") -> bool:
+    """Make a loaded model fast for inference, in place; returns whether it now runs in bf16.
+
+    BatchNorm is folded into the convolutions; on CPUs with native bf16 (``precision='auto'``, as
+    training chooses) the weights are stored in bf16 and channels-last once, so no call casts them.
+    """
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision={precision!r}: expected auto, bf16 or fp32")
+    bf16 = precision == "bf16" or (precision == "auto" and best_precision("cpu") == "bf16-mixed")
+    net = fold_batchnorm(module.net)
+    net.to(dtype=torch.bfloat16 if bf16 else torch.float32, memory_format=torch.channels_last)
+    return bf16
 
 
 @dataclass
@@ -43,10 +69,13 @@ class Face:
 class Recognizer:
     """``Recognizer()(frame)`` -> faces with boxes and class probabilities (bundled model, Haar detector).
 
+    ``model`` is a bundled model's name (``accurate``, the default, or ``fast``), an exported
+    ``model.pt`` or a Lightning checkpoint.
+
     Size, channels, normalisation and class order come from the model file itself.
     ``tta='flip'`` or ``'ten_crop'`` averages the prediction over augmented views (fer.tta).
-    ``precision='auto'`` classifies in bf16 where the CPU has native bf16 (as training does), else fp32;
-    BatchNorm is folded into the convolutions on load.
+    ``precision='auto'`` classifies in bf16 where the CPU has native bf16 (as training does), else
+    fp32 (see ``deploy``).
     """
 
     model: str | Path | None = None
@@ -60,11 +89,8 @@ class Recognizer:
     def __post_init__(self) -> None:
         if self.threads:
             torch.set_num_threads(self.threads)
-        self.module = load_model(self.model or BUNDLED_MODEL)
-        fold_batchnorm(self.module.net)
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision={self.precision!r}: expected auto, bf16 or fp32")
-        self.bf16 = self.precision == "bf16" or (self.precision == "auto" and best_precision("cpu") == "bf16-mixed")
+        self.module = load_model(model_path(self.model))
+        self.bf16 = deploy(self.module, self.precision)
         self.detector = self.detector or HaarDetector()
         pre = self.module.preprocessing
         self.classes, self.image_size, self.channels = list(pre["classes"]), pre["image_size"], pre["channels"]
