@@ -26,5 +26,6 @@ def test_bench_quick_writes_every_section(tmp_path, fer2013_zip):
     measured = [report["matmul_gflops"], report["loader_images_per_s"], report["training"], report["inference_ms"],
                 report["pipeline"], report["cache_build"]]
     assert all(n > 0 for section in measured for n in _numbers(section) if n is not None)
-    assert "pipeline_640x480_median_ms" in report["pipeline"]
+    assert {"pipeline_640x480_median_ms", "classify_one_face_ms_fast_model",
+            "classify_one_face_ms_accurate_model"} <= set(report["pipeline"])
     assert (tmp_path / "bench.md").read_text().count("|") > 20 and "img/s" in result.stdout
