@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
@@ -36,12 +37,19 @@ def train(cfg: DictConfig) -> dict:
             module = type(module).load_from_checkpoint(best, map_location=module.device, weights_only=True)
         tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
 
-    metrics = run_metrics(trainer, tested, best, cfg.model.name, fit_seconds, resumed_at)
+    metrics = run_metrics(trainer, tested, best, model_label(cfg), fit_seconds, resumed_at)
     if trainer.is_global_zero:  # one writer under data parallelism
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
         if best:  # the one small file predict.py and webcam.py take
             export_checkpoint(best, Path(cfg.paths.output_dir) / "model.pt", metadata=metrics)
     return metrics
+
+
+def model_label(cfg: DictConfig) -> str:
+    """The model's config name (``vgg_small``) where Hydra chose one: it says more than the registry name (``vgg``)."""
+    if HydraConfig.initialized():
+        return HydraConfig.get().runtime.choices.get("model") or cfg.model.name
+    return cfg.model.name
 
 
 def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str, fit_seconds: float,
