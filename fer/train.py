@@ -26,10 +26,11 @@ def train(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
 
+    # read before fitting: a resumed run overwrites the last.ckpt it resumes from
+    resumed_at = torch.load(cfg.ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1 if cfg.ckpt_path else 0
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - started
-    resumed_at = torch.load(cfg.ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1 if cfg.ckpt_path else 0
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     tested = {}
     if cfg.test:  # the weights the best checkpoint holds (the averaged ones under callbacks=ema), as eval loads them

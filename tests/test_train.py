@@ -85,6 +85,7 @@ def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tin
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("whole", "cut"))
     assert a["test_acc"] == b["test_acc"] and a["best_epoch"] == b["best_epoch"]
+    assert b["seconds_per_epoch"] > 0  # the resumed part's own epochs (the resumed run rewrote its last.ckpt)
 
 
 def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path, tiny_sources):
