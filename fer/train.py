@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, Timer
 from omegaconf import DictConfig
 
 from fer.config import instantiate_group, write_json
@@ -26,11 +25,7 @@ def train(cfg: DictConfig) -> dict:
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
 
-    # read before fitting: a resumed run overwrites the last.ckpt it resumes from
-    resumed_at = torch.load(cfg.ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1 if cfg.ckpt_path else 0
-    started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
-    fit_seconds = time.perf_counter() - started
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     tested = {}
     if cfg.test:  # the weights the best checkpoint holds (the averaged ones under callbacks=ema), as eval loads them
@@ -38,7 +33,7 @@ def train(cfg: DictConfig) -> dict:
             module = type(module).load_from_checkpoint(best, map_location=module.device, weights_only=True)
         tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
 
-    metrics = run_metrics(trainer, tested, best, model_label(cfg), fit_seconds, resumed_at)
+    metrics = run_metrics(trainer, tested, best, model_label(cfg))
     if trainer.is_global_zero:  # one writer under data parallelism
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
         if best:  # the one small file predict.py and webcam.py take
@@ -53,16 +48,16 @@ def model_label(cfg: DictConfig) -> str:
     return cfg.model.name
 
 
-def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str, fit_seconds: float,
-                resumed_at: int = 0) -> dict:
+def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str) -> dict:
     """What a run leaves behind: test metrics of the best checkpoint, its epoch and validation score, timing.
 
-    Times are wall seconds of this process's fit (training and validation); a resumed run counts
-    only its own part.
+    Times are wall seconds of fitting (training and validation) from Lightning's Timer, which
+    checkpoints carry: a resumed run counts the epochs it resumed from, not the ones it redid.
     """
     checkpoint: ModelCheckpoint | None = trainer.checkpoint_callback
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # also Trainer(max_time=...)'s
     epochs = trainer.current_epoch
-    seconds, epochs_here = fit_seconds, epochs - resumed_at
+    seconds = timer.time_elapsed("train") if timer else None
     metrics = {
         "model": model,
         "epochs": epochs,
@@ -71,7 +66,7 @@ def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str, fit_sec
         else None,
         "best_checkpoint": best or None,
         "train_seconds": seconds,
-        "seconds_per_epoch": seconds / epochs_here if epochs_here > 0 else None,
+        "seconds_per_epoch": seconds / epochs if seconds and epochs else None,
         "precision": str(trainer.precision),
     }
     return {**metrics, **{k: float(v) for k, v in tested.items()}}

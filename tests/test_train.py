@@ -77,15 +77,19 @@ def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tin
     killed = run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}", "+callbacks.kill._target_=killer.KillAtStep",
                         "+callbacks.kill.step=13", check=False)  # 8 steps an epoch: dies inside epoch 2
     assert killed.returncode == -9 and not (tmp_path / "cut" / "metrics.json").exists()
-    run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}",
-               f"ckpt_path={tmp_path / 'cut' / 'checkpoints' / 'last.ckpt'}")
+    last = tmp_path / "cut" / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=True)
+    checkpoint["callbacks"]["Timer"]["time_elapsed"]["train"] += 10_000  # as if the first part had run for hours
+    torch.save(checkpoint, last)
+    run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}", f"ckpt_path={last}")
     whole = torch.load(tmp_path / "whole" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     resumed = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert whole.keys() == resumed.keys()
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("whole", "cut"))
     assert a["test_acc"] == b["test_acc"] and a["best_epoch"] == b["best_epoch"]
-    assert b["seconds_per_epoch"] > 0  # the resumed part's own epochs (the resumed run rewrote its last.ckpt)
+    assert b["train_seconds"] > 10_000 > a["train_seconds"]  # the resumed run's time includes the part before it
+    assert b["seconds_per_epoch"] == pytest.approx(b["train_seconds"] / 3)
 
 
 def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path, tiny_sources):
