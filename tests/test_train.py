@@ -92,6 +92,18 @@ def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tin
     assert b["seconds_per_epoch"] == pytest.approx(b["train_seconds"] / 3)
 
 
+def test_last_checkpoint_is_the_last_epoch_even_when_the_best_is_earlier(tmp_path, tiny_sources):
+    # monitoring the epoch number for its minimum pins the best checkpoint to epoch 1
+    cfg = compose_train(tmp_path, *SHORT, f"data.source={tiny_sources['folder']}", "callbacks.early_stopping=null",
+                        "callbacks.model_checkpoint.monitor=epoch", "callbacks.model_checkpoint.mode=min")
+    metrics = train(cfg)
+    assert metrics["best_epoch"] == 1 and metrics["epochs"] == 3
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 2 and last["global_step"] == 3 * 8  # resuming from it repeats nothing
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert len(names) == 2 and names[0].startswith("best-epoch000-") and names[1] == "last.ckpt"
+
+
 def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path, tiny_sources):
     cfg = compose_train(tmp_path, *SHORT, "module.optimizer.lr=1e12", "trainer.precision=32-true",
                         f"data.source={tiny_sources['folder']}")
