@@ -8,16 +8,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from fer.config import instantiate_group, write_json
-from fer.module import FERModule
+from fer.export import load_model
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    """Test ``cfg.ckpt_path`` on ``cfg.split`` of ``cfg.data``; write and return ``metrics.json``.
+    """Test ``cfg.ckpt_path`` (a Lightning checkpoint or an exported model.pt) on ``cfg.split`` of ``cfg.data``;
+    write and return ``metrics.json``.
 
     The data is read at the checkpoint's own size and channels, and its classes are matched to
     the model's by name (a class the model never saw is an error).
     """
-    module = FERModule.load_from_checkpoint(cfg.ckpt_path, map_location="cpu", weights_only=True)
+    module = load_model(cfg.ckpt_path)
     pre = module.hparams.preprocessing
     datamodule = instantiate(cfg.data, image_size=pre["image_size"], channels=pre["channels"])
     datamodule.setup("test")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
 
+from fer.errors import InputFileError
 from fer.module import FERModule
 
 EXPORT_FORMAT = "fer-model/1"
@@ -29,8 +31,17 @@ def load_model(path: str | Path) -> FERModule:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file (an exported .pt or a Lightning .ckpt)")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+        raise InputFileError(f"{path}: no such model file (an exported .pt or a Lightning .ckpt)")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise InputFileError(f"{path}: refused for safety: it holds objects other than tensors and plain data, "
+                             f"which a weights-only load never runs ({str(err).splitlines()[0][:120]})") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise InputFileError(f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt; "
+                             f"torch.load says: {str(err).splitlines()[0][:120]})") from None
+    if not isinstance(blob, dict):
+        blob = {}
     if blob.get("format") == EXPORT_FORMAT:
         pre = dict(blob["preprocessing"])
         mean, std = pre.pop("mean"), pre.pop("std")
@@ -42,5 +53,5 @@ def load_model(path: str | Path) -> FERModule:
         module = FERModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
         module.metadata = {}
     else:
-        raise ValueError(f"{path}: neither an exported fer model ({EXPORT_FORMAT}) nor a Lightning checkpoint")
+        raise InputFileError(f"{path}: neither an exported fer model ({EXPORT_FORMAT}) nor a Lightning checkpoint")
     return module.eval()

@@ -12,8 +12,9 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from fer.data.readers import IMAGE_SUFFIXES
+from fer.errors import DataError, InputFileError
 from fer.inference.emoji import load_emoji
-from fer.inference.overlay import draw_faces
+from fer.inference.overlay import draw_faces, legible
 from fer.inference.recognizer import Recognizer
 from fer.labels import canonical_name
 from fer.report import per_class_metrics
@@ -30,7 +31,7 @@ def expand_inputs(spec: str) -> tuple[list[Path], Path | None]:
         return sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES), path
     matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
     if not matches:
-        raise FileNotFoundError(f"{spec}: no such image, folder, or glob matching images")
+        raise InputFileError(f"{spec}: no such image, folder, or glob matching images")
     return matches, None
 
 
@@ -44,11 +45,23 @@ def true_class(path: Path, root: Path | None) -> str | None:
         return None
 
 
+def prepare_output(output: Path, overwrite: bool) -> Path:
+    """A fresh output directory, or an existing one the user allowed to be written into (``overwrite=true``)."""
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise InputFileError(f"{output}: output directory exists and is not empty; choose a new output_dir, "
+                             "or pass overwrite=true to replace the files this command writes there")
+    return output
+
+
 def predict(cfg: DictConfig) -> dict:
+    """Every face of every input image: a CSV row each, an annotated copy of each image, a line on the terminal.
+
+    Nothing is written until the inputs and the model have been read successfully.
+    """
     files, root = expand_inputs(str(cfg.input))
+    output = prepare_output(Path(cfg.output_dir), cfg.overwrite)
     recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
-    output = Path(cfg.output_dir)
     (output / "annotated").mkdir(parents=True, exist_ok=True)
     unreadable, truths, guesses, faces_found = [], [], [], 0
     with (output / "predictions.csv").open("w", newline="") as handle:
@@ -65,10 +78,12 @@ def predict(cfg: DictConfig) -> dict:
             for i, face in enumerate(faces):
                 writer.writerow([str(path), i, *face.box, int(face.detected), face.label, f"{face.confidence:.4f}",
                                  *(f"{p:.4f}" for p in face.probs)])
+                if not cfg.quiet:
+                    tqdm.write(describe_face(path, i, face))
             name = path.relative_to(root) if root else Path(path.name)
             target = (output / "annotated" / name).with_suffix(".png")
             target.parent.mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(target), draw_faces(frame, faces, emoji))
+            cv2.imwrite(str(target), draw_faces(*legible(frame, faces), emoji))
             truth = true_class(path, root)
             if truth is not None and faces:
                 truths.append(truth)
@@ -80,11 +95,17 @@ def predict(cfg: DictConfig) -> dict:
     return summary
 
 
+def describe_face(path: Path, index: int, face) -> str:
+    """``photo.jpg  face 0  happy 93%  (x, y, w, h)``; ``(whole image)`` when no face was detected."""
+    where = f"({', '.join(map(str, face.box))})" if face.detected else "(no face found: whole image)"
+    return f"{path}  face {index}  {face.label} {face.confidence:.0%}  {where}"
+
+
 def labelled_summary(truths: list[str], guesses: list[str], classes: list[str]) -> dict:
     """Per-class counts, accuracy and confusion matrix when the input folder names the true classes."""
     unknown = sorted(set(truths) - set(classes))
     if unknown:
-        raise ValueError(f"the input has class folders {unknown} that the model does not know ({classes})")
+        raise DataError(f"the input has class folders {unknown} that the model does not know ({classes})")
     confusion = [[0] * len(classes) for _ in classes]
     for t, g in zip(truths, guesses):
         confusion[classes.index(t)][classes.index(g)] += 1

@@ -13,10 +13,22 @@ from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, draw_fps
 from fer.inference.recognizer import Recognizer
 from fer.inference.smoothing import FaceTracker
+from fer.errors import SourceError
 from fer.inference.video import FrameSource, HeadlessSink
 
 log = logging.getLogger(__name__)
 WINDOW = "fer: q/Esc quit, s screenshot, p pause"
+
+
+def show(frame) -> None:
+    """The live window; a machine without a display gets a UserError that names the headless option."""
+    try:
+        cv2.imshow(WINDOW, frame)
+    except cv2.error as err:
+        if any(word in str(err).lower() for word in ("display", "gtk", "qt", "cannot connect", "not implemented")):
+            raise SourceError("cannot open a window here (no display, or an OpenCV without GUI support); "
+                              "use headless=true output=<file.mp4>") from err
+        raise
 
 
 def run(cfg: DictConfig) -> dict:
@@ -39,7 +51,7 @@ def run(cfg: DictConfig) -> dict:
             if sink is not None:
                 sink.write(frame, faces)
                 continue
-            cv2.imshow(WINDOW, frame)
+            show(frame)
             key = cv2.waitKey(0 if paused else 1) & 0xFF
             if key in (ord("q"), 27):
                 break

@@ -2,19 +2,14 @@
 
 import sys
 
-import hydra
-from omegaconf import DictConfig
-
-from fer.config import CONFIG_DIR
+from fer.cli import app
+from fer.errors import DataError
 from fer.predict import format_labelled, predict
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
-def main(cfg: DictConfig) -> None:
-    try:
-        summary = predict(cfg)
-    except FileNotFoundError as err:
-        sys.exit(f"error: {err}")
+@app("predict")
+def main(cfg) -> None:
+    summary = predict(cfg)
     print(f"{summary['images']} images read, {summary['faces']} faces; "
           f"{summary['output']}/predictions.csv and annotated/")
     if summary["unreadable"]:
@@ -23,7 +18,7 @@ def main(cfg: DictConfig) -> None:
     if "labelled" in summary:
         print(format_labelled(summary["labelled"]))
     if summary["images"] == 0:
-        sys.exit("error: no input could be read")
+        raise DataError(f"{cfg.input}: no input could be read")
 
 
 if __name__ == "__main__":

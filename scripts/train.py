@@ -1,16 +1,14 @@
-"""Train a model: python scripts/train.py [model=bn_cnn] [data.source=fer2013.zip] [experiment=seed004] [-m ...]"""
+"""Train a model: python scripts/train.py [model=bn_cnn] [data.source=fer2013.zip] [experiment=quick] [-m ...]"""
 
-import hydra
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig
 
-from fer.config import CONFIG_DIR
+from fer.cli import app
 from fer.summary import format_run
 from fer.train import train
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | None:
+@app("train")
+def main(cfg) -> float | None:
     metrics = train(cfg)
     rank_zero_only(print)(format_run(metrics))  # once, also under data parallelism
     return metrics.get(cfg.optimized_metric)  # the objective of hyper-parameter sweeps

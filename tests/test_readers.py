@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import FER2013_COUNTS, synthetic_faces, write_image_tree
-from fer.data.arrays import DataError
+from fer.errors import DataError
 from fer.data.prepare import convert
 from fer.data.readers import read_csv, read_folder, read_npz
 from fer.labels import FER2013_CSV_ORDER

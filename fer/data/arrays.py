@@ -7,13 +7,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from fer.errors import DataError
+
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 FER2013_USAGE: dict[str, str] = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 """fer2013.csv ``Usage`` values (and Kaggle file-name prefixes) and the split each one is."""
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file and what was expected."""
 
 
 @dataclass

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from fer.data.arrays import FER2013_USAGE, DataError, FaceArrays
+from fer.data.arrays import FER2013_USAGE, FaceArrays
+from fer.errors import DataError
 from fer.data.readers import read_any, safe_members
 from fer.labels import FER2013_CSV_ORDER
 

@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from fer.data.arrays import FER2013_USAGE, SPLITS, DataError, FaceArrays, to_face
+from fer.data.arrays import FER2013_USAGE, SPLITS, FaceArrays, to_face
+from fer.errors import DataError
 from fer.labels import canonical_classes, canonical_name, integer_order
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer.errors import InputFileError
+
 Box = tuple[int, int, int, int]
 
 
@@ -26,7 +28,7 @@ class HaarDetector:
         path = cascade or str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml")
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
-            raise FileNotFoundError(f"{path}: cannot load the Haar cascade (opencv-python >= 5 ships none; "
+            raise InputFileError(f"{path}: cannot load the Haar cascade (opencv-python >= 5 ships none; "
                                     "install opencv-python<5)")
         self.min_size, self.scale_factor, self.min_neighbors, self.max_width = \
             min_size, scale_factor, min_neighbors, max_width
@@ -46,7 +48,7 @@ class YuNetDetector:
     def __init__(self, model: str, score_threshold: float = 0.7, min_size: int = 40,
                  max_width: int | None = 640) -> None:
         if not Path(model).is_file():
-            raise FileNotFoundError(f"{model}: YuNet ONNX file not found (e.g. face_detection_yunet_2023mar.onnx "
+            raise InputFileError(f"{model}: YuNet ONNX file not found (e.g. face_detection_yunet_2023mar.onnx "
                                     "from the OpenCV model zoo)")
         self.net = cv2.FaceDetectorYN.create(str(model), "", (320, 320), score_threshold)
         self.min_size, self.max_width = min_size, max_width

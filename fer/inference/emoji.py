@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer.errors import InputFileError
 from fer.labels import CANONICAL_CLASSES, EMOJI
 
 BUNDLED_EMOJI_DIR = Path(__file__).resolve().parent.parent / "assets" / "emoji"
@@ -37,7 +38,7 @@ def load_emoji(directory: str | Path | None, classes: list[str]) -> dict[str, np
         path = directory / f"{name}.png"
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is None:
-            raise FileNotFoundError(f"{path}: missing or unreadable emoji image (expected one PNG per class: "
+            raise InputFileError(f"{path}: missing or unreadable emoji image (expected one PNG per class: "
                                     f"{', '.join(c + '.png' for c in classes)})")
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGRA)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -43,6 +45,25 @@ def draw_bars(frame: np.ndarray, face: Face, x: int, y: int, width: int = 110) -
         _text(frame, f"{p:4.0%}", (x + 66 + width, top + 12), 0.4)
 
 
+def legible(frame: np.ndarray, faces: list[Face], min_side: int = 360) -> tuple[np.ndarray, list[Face]]:
+    """A small image (a 48x48 crop) scaled up, boxes with it, so that the drawn text can be read."""
+    scale = min_side / min(frame.shape[:2])
+    if scale <= 1:
+        return frame, faces
+    frame = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return frame, [replace(f, box=tuple(int(round(v * scale)) for v in f.box)) for f in faces]
+
+
+def emoji_corner(frame: np.ndarray, box: tuple[int, int, int, int], side: int) -> tuple[int, int]:
+    """Beside the box (right, else left); inside its top-right corner, below the caption, when neither fits."""
+    x, y, w, h = box
+    if x + w + 6 + side <= frame.shape[1]:
+        return x + w + 6, y
+    if x - side - 6 >= 0:
+        return x - side - 6, y
+    return max(0, x + w - side - 4), y + 28
+
+
 def draw_faces(frame: np.ndarray, faces: list[Face], emoji: dict[str, np.ndarray] | None = None,
                bars: bool = True) -> np.ndarray:
     """Annotate in place: box and label per face, emoji beside it, bars for the largest face."""
@@ -55,8 +76,7 @@ def draw_faces(frame: np.ndarray, faces: list[Face], emoji: dict[str, np.ndarray
         if emoji and face.label in emoji:
             side = max(24, min(h // 2, 128))
             icon = cv2.resize(emoji[face.label], (side, side), interpolation=cv2.INTER_AREA)
-            right = x + w + 6
-            blend(frame, icon, right if right + side <= frame.shape[1] else max(0, x - side - 6), y)
+            blend(frame, icon, *emoji_corner(frame, face.box, side))
     if bars and faces:
         largest = max(faces, key=lambda f: f.box[2] * f.box[3])
         draw_bars(frame, largest, 10, frame.shape[0] - 16 * len(largest.classes) - 8)

@@ -11,6 +11,7 @@ import torch
 
 from fer.config import best_precision
 from fer.data.arrays import to_face
+from fer.errors import ConfigError, InputFileError
 from fer.export import load_model
 from fer.inference.detectors import Box, HaarDetector, centre_square
 from fer.models.base import fold_batchnorm
@@ -26,8 +27,8 @@ def model_path(model: str | Path | None) -> Path:
     """A bundled model's name (``accurate``, ``fast``) or a file; None means ``accurate``."""
     path = BUNDLED_MODELS.get(str(model or "accurate"), Path(str(model)))
     if not path.is_file():
-        raise FileNotFoundError(f"{model}: neither a bundled model ({', '.join(BUNDLED_MODELS)}) nor a model file "
-                                "(an exported model.pt or a Lightning .ckpt)")
+        raise InputFileError(f"{model}: neither a bundled model ({', '.join(BUNDLED_MODELS)}) nor a model file "
+                             "(an exported model.pt or a Lightning .ckpt)")
     return path
 
 
@@ -38,7 +39,7 @@ def deploy(module: torch.nn.Module, precision: str = "auto") -> bool:
     training chooses) the weights are stored in bf16 and channels-last once, so no call casts them.
     """
     if precision not in ("auto", "bf16", "fp32"):
-        raise ValueError(f"precision={precision!r}: expected auto, bf16 or fp32")
+        raise ConfigError(f"precision={precision!r}: expected auto, bf16 or fp32")
     bf16 = precision == "bf16" or (precision == "auto" and best_precision("cpu") == "bf16-mixed")
     net = fold_batchnorm(module.net)
     net.to(dtype=torch.bfloat16 if bf16 else torch.float32, memory_format=torch.channels_last)

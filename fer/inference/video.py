@@ -10,11 +10,8 @@ import cv2
 import numpy as np
 
 from fer.data.readers import IMAGE_SUFFIXES
+from fer.errors import SourceError
 from fer.inference.recognizer import Face
-
-
-class SourceError(RuntimeError):
-    """The camera, video or folder cannot be read; the message says which and why."""
 
 
 class FrameSource:

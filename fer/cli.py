@@ -1,0 +1,158 @@
+"""The one front door of every script: Hydra ``key=value`` overrides and ``--help``, values checked before
+any work starts, user mistakes as one line (exit status 2), and the libraries' tips kept out of the output.
+
+``HYDRA_FULL_ERROR=1`` shows the full traceback of a user error too, for bug reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import hydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from fer.config import CONFIG_DIR
+from fer.errors import ConfigError, UserError
+
+# ---------------------------------------------------------------------------------------------- values
+# (config key, what is allowed, test). One table for every script: a key a script's config does not
+# have is skipped; null is allowed wherever the config's own default may be null.
+_INT, _NUM = (int,), (int, float)
+RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
+    ("data.batch_size", "an integer >= 1", _INT, lambda v: v >= 1),
+    ("data.eval_batch_size", "an integer >= 1", _INT, lambda v: v >= 1),
+    ("data.image_size", "an integer from 8 to 1024", _INT, lambda v: 8 <= v <= 1024),
+    ("data.channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),
+    ("data.val_fraction", "a fraction in [0, 1)", _NUM, lambda v: 0 <= v < 1),
+    ("data.test_fraction", "a fraction in [0, 1)", _NUM, lambda v: 0 <= v < 1),
+    ("data.num_workers", "an integer >= 0", _INT, lambda v: v >= 0),
+    ("data.balance.per_class", "an integer >= 1", _INT, lambda v: v >= 1),
+    ("trainer.max_epochs", "an integer >= 1 (or -1: no limit)", _INT, lambda v: v >= 1 or v == -1),
+    ("trainer.min_epochs", "an integer >= 0", _INT, lambda v: v >= 0),
+    ("trainer.devices", "an integer >= 1 or 'auto'", _INT, lambda v: v >= 1),
+    ("module.optimizer.lr", "a number > 0 and <= 10", _NUM, lambda v: 0 < v <= 10),
+    ("module.optimizer.weight_decay", "a number >= 0", _NUM, lambda v: v >= 0),
+    ("module.label_smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
+    ("module.std", "a number > 0", _NUM, lambda v: v > 0),
+    ("model.dropout", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
+    ("distill.weight", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
+    ("distill.temperature", "a number > 0", _NUM, lambda v: v > 0),
+    ("seed", "an integer >= 0", _INT, lambda v: v >= 0),
+    ("threads", "an integer >= 1 (null: all cores)", _INT, lambda v: v >= 1),
+    ("margin", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
+    ("smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
+    ("image_size", "an integer from 8 to 1024", _INT, lambda v: 8 <= v <= 1024),
+    ("channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),
+]
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "split": ("train", "val", "test"),
+    "tta": (None, "none", "flip", "ten_crop"),
+    "precision": ("auto", "bf16", "fp32"),
+    "format": ("folder", "csv", "npz"),
+    "data.balance.strategy": ("none", "loss_weights", "weighted_sampler", "oversample"),
+}
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Every user-settable number and choice, against RULES and CHOICES; raises ConfigError naming the key."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"missing mandatory option{'s' * (len(missing) > 1)}: "
+                          f"{', '.join(f'{key}=...' for key in missing)} (see --help)")
+    for key, allowed, types, test in RULES:
+        value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        if value is None or isinstance(value, str) and value.startswith("${"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, types) or not test(value):
+            if key == "trainer.devices" and value == "auto":
+                continue
+            raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
+    for key, allowed in CHOICES.items():
+        value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
+        if value not in allowed and not (value is None and None in allowed) and key in _keys(cfg, key):
+            raise ConfigError(f"{key}={value!r} is not one of {[a for a in allowed if a is not None]}")
+
+
+def _keys(cfg: DictConfig, key: str) -> set[str]:
+    """{key} when ``cfg`` has ``key`` at all (a script's config lacks most of the table's keys)."""
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    return {key} if isinstance(node, DictConfig) and leaf in node else set()
+
+
+# ---------------------------------------------------------------------------------------------- noise
+class _DropTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.getMessage()).startswith("💡 Tip")
+
+
+def quiet_library_noise() -> None:
+    """Lightning's product tips and deprecation warnings the project cannot fix stay out of the output."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r".*is not supported by the model summary.*")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
+
+# ---------------------------------------------------------------------------------------------- entry
+def _plain_run(argv: list[str]) -> bool:
+    """A single run of ``key=value`` overrides (not --help, --cfg, a multirun or a sweep list)."""
+    return all("=" in a and not a.startswith("-") for a in argv)
+
+
+def precheck(config_name: str, overrides: list[str]) -> None:
+    """Compose the config as Hydra will and check it, before Hydra creates a run directory."""
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+            cfg = compose(config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(str(err).splitlines()[0]) from err
+    check_config(cfg)
+
+
+def fail(err: BaseException) -> None:
+    """One line on stderr and exit status 2, unless HYDRA_FULL_ERROR=1 asks for the traceback."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise err
+    print(f"error: {err}", file=sys.stderr)
+    if isinstance(err, ConfigError):
+        print("hint: `--help` lists every option; HYDRA_FULL_ERROR=1 shows the traceback", file=sys.stderr)
+    sys.exit(2)
+
+
+def app(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[], Any]]:
+    """``@app("train")`` turns ``task(cfg)`` into a script's ``main()``: checked, quiet, one-line errors."""
+
+    def decorate(task: Callable[[DictConfig], Any]) -> Callable[[], Any]:
+        @functools.wraps(task)
+        def checked(cfg: DictConfig) -> Any:
+            quiet_library_noise()
+            try:
+                return task(cfg)
+            except UserError as err:
+                fail(err)
+
+        hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(checked)
+
+        def main() -> Any:
+            quiet_library_noise()
+            if _plain_run(sys.argv[1:]):
+                try:
+                    precheck(config_name, sys.argv[1:])
+                except UserError as err:
+                    fail(err)
+            return hydra_main()
+
+        return main
+
+    return decorate
