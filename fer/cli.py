@@ -9,14 +9,17 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from fer.config import CONFIG_DIR
@@ -63,7 +66,7 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 
 def check_config(cfg: DictConfig) -> None:
     """Every user-settable number and choice, against RULES and CHOICES; raises ConfigError naming the key."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    missing = _missing_keys(cfg)
     if missing:
         raise ConfigError(f"missing mandatory option{'s' * (len(missing) > 1)}: "
                           f"{', '.join(f'{key}=...' for key in missing)} (see --help)")
@@ -79,6 +82,17 @@ def check_config(cfg: DictConfig) -> None:
         value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
         if value not in allowed and not (value is None and None in allowed) and key in _keys(cfg, key):
             raise ConfigError(f"{key}={value!r} is not one of {[a for a in allowed if a is not None]}")
+
+
+def _missing_keys(node: DictConfig, prefix: str = "") -> list[str]:
+    """Keys still ``???``, found without resolving interpolations (some only resolve inside a Hydra run)."""
+    missing = []
+    for key in node:
+        if OmegaConf.is_missing(node, key):
+            missing.append(f"{prefix}{key}")
+        elif not OmegaConf.is_interpolation(node, key) and isinstance(node[key], DictConfig):
+            missing += _missing_keys(node[key], f"{prefix}{key}.")
+    return missing
 
 
 def _keys(cfg: DictConfig, key: str) -> set[str]:
@@ -114,10 +128,16 @@ def precheck(config_name: str, overrides: list[str]) -> None:
 
     try:
         with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-            cfg = compose(config_name, overrides=overrides)
+            cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+        run_dir, record = OmegaConf.select(cfg, "hydra.run.dir"), OmegaConf.select(cfg, "hydra.output_subdir")
+        with open_dict(cfg):
+            del cfg["hydra"]
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(str(err).splitlines()[0]) from err
     check_config(cfg)
+    if record and run_dir and (Path(run_dir) / record / "config.yaml").is_file():
+        raise ConfigError(f"hydra.run.dir={run_dir} already holds a run (its {record}/config.yaml would be replaced); "
+                          f"continue it with resume={run_dir}, or choose a new directory")
 
 
 def fail(err: BaseException) -> None:
@@ -141,6 +161,8 @@ def app(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[]
                 return task(cfg)
             except UserError as err:
                 fail(err)
+            except SIGTERMException:  # Lightning's, after it saved the interrupted checkpoint: exit as killed
+                sys.exit(128 + signal.SIGTERM)
 
         hydra_main = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(checked)
 

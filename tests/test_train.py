@@ -70,26 +70,75 @@ def test_eval_of_a_plain_class_folder_scores_it_whole_and_rejects_unknown_classe
     assert result.returncode != 0 and "does not know the class(es) ['contempt']" in result.stderr
 
 
-def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tiny_sources):
-    common = [*SHORT, "augment=strong", "model=bn_cnn", "module.label_smoothing=0.1", "trainer.precision=bf16-mixed",
-              f"data.source={tiny_sources['folder']}", "callbacks.progress_bar=null"]
-    run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'whole'}")
-    killed = run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}", "+callbacks.kill._target_=killer.KillAtStep",
-                        "+callbacks.kill.step=13", check=False)  # 8 steps an epoch: dies inside epoch 2
-    assert killed.returncode == -9 and not (tmp_path / "cut" / "metrics.json").exists()
-    last = tmp_path / "cut" / "checkpoints" / "last.ckpt"
+RESUMABLE = [*SHORT, "augment=strong", "model=bn_cnn", "module.label_smoothing=0.1", "trainer.precision=bf16-mixed",
+             "callbacks.progress_bar=null"]
+
+
+@pytest.fixture(scope="module")
+def whole_run(tmp_path_factory, tiny_sources) -> dict:
+    """The uninterrupted run the resumed ones must end exactly like."""
+    out = tmp_path_factory.mktemp("whole")
+    run_script("train.py", *RESUMABLE, f"data.source={tiny_sources['folder']}", f"hydra.run.dir={out}")
+    return {"dir": out, "state": torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"],
+            "metrics": json.loads((out / "metrics.json").read_text())}
+
+
+def assert_same_end_state(whole: dict, run_dir) -> dict:
+    resumed = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert whole["state"].keys() == resumed.keys()
+    assert all(torch.equal(whole["state"][k], resumed[k]) for k in resumed)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test_acc"] == whole["metrics"]["test_acc"] and metrics["best_epoch"] == whole["metrics"]["best_epoch"]
+    return metrics
+
+
+def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tiny_sources, whole_run):
+    run = tmp_path / "cut"
+    killed = run_script("train.py", *RESUMABLE, f"data.source={tiny_sources['folder']}", f"hydra.run.dir={run}",
+                        "+callbacks.kill._target_=killer.KillAtStep", "+callbacks.kill.step=13", check=False)
+    assert killed.returncode == -9 and not (run / "metrics.json").exists()  # 8 steps an epoch: died in epoch 2
+    last = run / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)
     checkpoint["callbacks"]["Timer"]["time_elapsed"]["train"] += 10_000  # as if the first part had run for hours
     torch.save(checkpoint, last)
-    run_script("train.py", *common, f"hydra.run.dir={tmp_path / 'cut'}", f"ckpt_path={last}")
-    whole = torch.load(tmp_path / "whole" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    resumed = torch.load(tmp_path / "cut" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    assert whole.keys() == resumed.keys()
-    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
-    a, b = (json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("whole", "cut"))
-    assert a["test_acc"] == b["test_acc"] and a["best_epoch"] == b["best_epoch"]
-    assert b["train_seconds"] > 10_000 > a["train_seconds"]  # the resumed run's time includes the part before it
-    assert b["seconds_per_epoch"] == pytest.approx(b["train_seconds"] / 3)
+    record = (run / ".hydra" / "config.yaml").read_text()
+    run_script("train.py", f"resume={run}", "+callbacks.kill=null")  # the run's own config is read back
+    metrics = assert_same_end_state(whole_run, run)
+    assert (run / ".hydra" / "config.yaml").read_text() == record  # the record of how the run was made is kept
+    assert metrics["train_seconds"] > 10_000 > whole_run["metrics"]["train_seconds"]  # includes the first part
+    assert metrics["seconds_per_epoch"] == pytest.approx(metrics["train_seconds"] / 3)
+
+
+def test_sigterm_in_the_first_epoch_leaves_a_checkpoint_that_resumes_exactly(tmp_path, tiny_sources, whole_run):
+    run = tmp_path / "cut"
+    stopped = run_script("train.py", *RESUMABLE, f"data.source={tiny_sources['folder']}", f"hydra.run.dir={run}",
+                         "+callbacks.kill._target_=killer.KillAtStep", "+callbacks.kill.step=5",
+                         "+callbacks.kill.signal_name=SIGTERM", check=False)
+    assert stopped.returncode != 0 and not (run / "checkpoints" / "last.ckpt").exists()
+    interrupted = torch.load(run / "checkpoints" / "interrupted.ckpt", weights_only=True)
+    assert interrupted["global_step"] == 5 and interrupted["epoch"] == 0
+    run_script("train.py", f"resume={run}", "+callbacks.kill=null")
+    assert_same_end_state(whole_run, run)
+    assert not (run / "checkpoints" / "interrupted.ckpt").exists()  # a finished run keeps no stale one
+
+
+def test_a_failed_resume_changes_nothing_in_the_run_directory(tmp_path, whole_run):
+    trained_tiny = whole_run["dir"]
+    before = {p: p.read_bytes() for p in trained_tiny.rglob("*") if p.is_file()}
+    result = run_script("train.py", f"resume={trained_tiny}", "model=vgg", check=False)
+    assert result.returncode == 2 and "keeps its config groups" in result.stderr
+    result = run_script("train.py", f"resume={tmp_path}", check=False)
+    assert result.returncode == 2 and "not a training run directory" in result.stderr
+    assert {p: p.read_bytes() for p in trained_tiny.rglob("*") if p.is_file()} == before
+
+
+def test_a_run_directory_holding_another_run_is_refused(whole_run, tiny_sources):
+    trained_tiny = whole_run["dir"]
+    before = (trained_tiny / ".hydra" / "config.yaml").read_text()
+    result = run_script("train.py", f"hydra.run.dir={trained_tiny}", f"data.source={tiny_sources['folder']}",
+                        check=False)
+    assert result.returncode == 2 and f"resume={trained_tiny}" in result.stderr
+    assert (trained_tiny / ".hydra" / "config.yaml").read_text() == before
 
 
 def test_last_checkpoint_is_the_last_epoch_even_when_the_best_is_earlier(tmp_path, tiny_sources):
@@ -101,7 +150,7 @@ def test_last_checkpoint_is_the_last_epoch_even_when_the_best_is_earlier(tmp_pat
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["epoch"] == 2 and last["global_step"] == 3 * 8  # resuming from it repeats nothing
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
-    assert len(names) == 2 and names[0].startswith("best-epoch000-") and names[1] == "last.ckpt"
+    assert len(names) == 2 and names[0].startswith("best-epoch001-") and names[1] == "last.ckpt"  # counted from 1
 
 
 def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path, tiny_sources):

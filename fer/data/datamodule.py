@@ -156,7 +156,17 @@ class FERDataModule(L.LightningDataModule):
         sampler = BalancedBatchSampler(data.labels.numpy(), self.batch_size,
                                        strategy=self.balance["strategy"], per_class=self.balance["per_class"],
                                        seed=self.sample_seed, num_replicas=replicas, rank=rank)
+        sampler.skip = self._batches_done_in_resumed_epoch()
         return self._loader(data, sampler)
+
+    def _batches_done_in_resumed_epoch(self) -> int:
+        """Batches of the current epoch an interrupted run trained on before its checkpoint (0 at an epoch's start).
+
+        Lightning restores the loop counters, not the data order; skipping those batches of the
+        same seeded order makes a resume from a mid-epoch checkpoint continue exactly.
+        """
+        loop = getattr(self.trainer, "fit_loop", None)
+        return loop.epoch_loop.batch_progress.current.completed if loop is not None and loop.restarting else 0
 
     def eval_dataloader(self, split: str) -> DataLoader:
         data = self.split_tensors(split)

@@ -55,6 +55,7 @@ class BalancedBatchSampler(Sampler[torch.Tensor]):
         self.batch_size, self.strategy, self.per_class = batch_size, strategy, per_class
         self.seed, self.drop_last, self.epoch = seed, drop_last, 0
         self.num_replicas, self.rank = num_replicas, rank
+        self.skip = 0  # batches of the next epoch already trained on (a run resumed mid-epoch)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -79,7 +80,8 @@ class BalancedBatchSampler(Sampler[torch.Tensor]):
     def __iter__(self) -> Iterator[torch.Tensor]:
         order = self.epoch_indices()
         batches = torch.split(order[: self._usable(len(order))], self.batch_size)
-        yield from batches[self.rank: len(self) * self.num_replicas: self.num_replicas]
+        skip, self.skip = self.skip, 0
+        yield from batches[self.rank + skip * self.num_replicas: len(self) * self.num_replicas: self.num_replicas]
 
     def _usable(self, size: int) -> int:
         """Drop a ragged last batch (BatchNorm dislikes tiny ones), unless it is the only batch."""

@@ -1,0 +1,102 @@
+"""Lightning's own callbacks, adjusted where a user reads them: epochs counted from 1 everywhere, a
+whole-run time estimate, and a checkpoint written on Ctrl-C or SIGTERM at the next batch."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import lightning as L
+from lightning.pytorch import callbacks
+
+log = logging.getLogger(__name__)
+
+
+class ModelCheckpoint(callbacks.ModelCheckpoint):
+    """Checkpoint names count epochs from 1 (``best-epoch001`` is the first epoch), as metrics.json does."""
+
+    def format_checkpoint_name(self, metrics: dict[str, Any], *args: Any, **kwargs: Any) -> str:
+        if "epoch" in metrics:
+            metrics = {**metrics, "epoch": metrics["epoch"] + 1}
+        return super().format_checkpoint_name(metrics, *args, **kwargs)
+
+
+class InterruptCheckpoint(callbacks.OnExceptionCheckpoint):
+    """Lightning's checkpoint-on-exception, made exact for Ctrl-C.
+
+    Lightning stops a run on SIGTERM after the batch in progress, so the checkpoint written then holds
+    whole batches. A Ctrl-C, though, lands wherever the program happens to be, perhaps inside an
+    optimiser step; here the first one asks the run to stop before the next batch instead, so
+    ``resume=<run>`` continues exactly. A second Ctrl-C stops at once.
+    """
+
+    def __init__(self, dirpath: str, filename: str = "interrupted") -> None:
+        super().__init__(dirpath, filename)
+        self._asked = False
+        self._previous_handler = None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._ask_to_stop)
+
+    def _ask_to_stop(self, signum: int, frame: Any) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+        self._asked = True
+        print("\nstopping before the next batch and saving checkpoints/interrupted.ckpt (Ctrl-C again: stop now)",
+              file=sys.stderr, flush=True)
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+
+
+class ProgressBar(callbacks.TQDMProgressBar):
+    """TQDM bar labelled ``Epoch 3/40`` and, after each epoch, one log line with the whole run's estimated time."""
+
+    def __init__(self, refresh_rate: int = 10) -> None:
+        super().__init__(refresh_rate=refresh_rate)
+        self._epoch_started = 0.0
+        self._epoch_seconds: list[float] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        super().on_train_epoch_start(trainer, *args)
+        self._epoch_started = time.perf_counter()
+        total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
+        self.train_progress_bar.set_description(f"Epoch {trainer.current_epoch + 1}{total}")
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_validation_epoch_end(trainer, pl_module)
+        if trainer.sanity_checking or not self._epoch_started:
+            return
+        self._epoch_seconds.append(time.perf_counter() - self._epoch_started)
+        self._epoch_started = 0.0
+        if trainer.is_global_zero:
+            log.info(eta_line(trainer.current_epoch + 1, trainer.max_epochs, self._epoch_seconds,
+                              early_stopping=trainer.early_stopping_callback is not None))
+
+
+def eta_line(done: int, total: int | None, seconds: list[float], early_stopping: bool = False) -> str:
+    """``epoch 1/40: 112 s (train + val); whole run about 1 h 15 min, about 1 h 13 min left``."""
+    last = seconds[-1]
+    typical = sorted(seconds)[len(seconds) // 2]  # the median: the first epoch also pays for warm-up
+    line = f"epoch {done}/{total}: {last:.0f} s (train + val)" if total and total > 0 else f"epoch {done}: {last:.0f} s"
+    if total and total > done:
+        left = typical * (total - done)
+        line += f"; whole run about {_duration(sum(seconds) + left)}, about {_duration(left)} left"
+        line += " (less if early stopping ends it)" if early_stopping else ""
+    return line
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{max(minutes, 1)} min"
