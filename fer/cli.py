@@ -36,6 +36,7 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("data.channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),
     ("data.val_fraction", "a fraction in [0, 1)", _NUM, lambda v: 0 <= v < 1),
     ("data.test_fraction", "a fraction in [0, 1)", _NUM, lambda v: 0 <= v < 1),
+    ("data.subset", "a fraction in (0, 1]", _NUM, lambda v: 0 < v <= 1),
     ("data.num_workers", "an integer >= 0", _INT, lambda v: v >= 0),
     ("data.balance.per_class", "an integer >= 1", _INT, lambda v: v >= 1),
     ("trainer.max_epochs", "an integer >= 1 (or -1: no limit)", _INT, lambda v: v >= 1 or v == -1),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pickle
+import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -14,8 +17,9 @@ EXPORT_FORMAT = "fer-model/1"
 
 
 def export_checkpoint(checkpoint: str | Path, output: str | Path, metadata: dict | None = None) -> Path:
-    """Lightning checkpoint -> exported model (fp16 weights: half the size, same predictions to ~1e-3)."""
-    module = FERModule.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
+    """Lightning checkpoint (or an exported model) -> exported model (fp16 weights: half the size, same predictions
+    to ~1e-3)."""
+    module = load_model(checkpoint)
     state = {k: v.half() if v.is_floating_point() else v for k, v in module.net.state_dict().items()}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -24,24 +28,61 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path, metadata: dict
     return output
 
 
-def load_model(path: str | Path) -> FERModule:
-    """An exported model or a Lightning checkpoint, ready for inference (eval mode, on the CPU).
+def export_run_checkpoint(checkpoint: str | Path, output: str | Path, command: str | None = None,
+                          overwrite: bool = False) -> tuple[Path, dict]:
+    """A run's checkpoint -> exported model, its metadata the run's metrics.json (beside checkpoints/) and ``command``.
 
-    Both are read with ``torch.load(weights_only=True)``: no pickled code runs.
+    An existing ``output`` is kept unless ``overwrite``; the checkpoint is checked before anything is written.
     """
+    checkpoint, output = Path(checkpoint), Path(output)
+    if output.exists() and not overwrite:
+        raise InputFileError(f"{output}: exists; choose another output, or pass overwrite=true to replace it")
+    if output.resolve() == checkpoint.resolve():
+        raise InputFileError(f"{output}: is the checkpoint being exported; choose another output")
+    metrics_file = checkpoint.parent.parent / "metrics.json"
+    metadata = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    metadata.pop("best_checkpoint", None)
+    if command:
+        metadata["command"] = command
+    return export_checkpoint(checkpoint, output, metadata), metadata
+
+
+def read_model_file(path: str | Path) -> dict:
+    """The dict inside an exported model or a Lightning checkpoint, read with ``weights_only=True`` (no pickled
+    code runs); anything else is an InputFileError that names the file and what was expected."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such model file (an exported .pt or a Lightning .ckpt)")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols: the error below says what matters
+            warnings.simplefilter("ignore")
+            blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise InputFileError(f"{path}: refused for safety: it holds objects other than tensors and plain data, "
-                             f"which a weights-only load never runs ({str(err).splitlines()[0][:120]})") from None
+        if _is_pickle(path):
+            detail = next((line.strip() for line in str(err).splitlines() if "Unsupported" in line), "")
+            raise InputFileError(f"{path}: refused for safety: a pickle holding more than tensors and plain data, "
+                                 f"which could run code; only weights-only files are loaded ({detail})") from None
+        raise InputFileError(f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
         raise InputFileError(f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt; "
                              f"torch.load says: {str(err).splitlines()[0][:120]})") from None
-    if not isinstance(blob, dict):
-        blob = {}
+    is_export = isinstance(blob, dict) and blob.get("format") == EXPORT_FORMAT
+    is_checkpoint = isinstance(blob, dict) and "state_dict" in blob and "hyper_parameters" in blob
+    if not (is_export or is_checkpoint):
+        raise InputFileError(f"{path}: neither an exported fer model ({EXPORT_FORMAT}) nor a Lightning checkpoint")
+    return blob
+
+
+def _is_pickle(path: Path) -> bool:
+    """torch.save's zip container, or a bare pickle (protocol 2+ starts with the PROTO opcode)."""
+    with path.open("rb") as handle:
+        first = handle.read(1)
+    return first == b"\x80" or zipfile.is_zipfile(path)
+
+
+def load_model(path: str | Path) -> FERModule:
+    """An exported model or a Lightning checkpoint, ready for inference (eval mode, on the CPU)."""
+    blob = read_model_file(path)
     if blob.get("format") == EXPORT_FORMAT:
         pre = dict(blob["preprocessing"])
         mean, std = pre.pop("mean"), pre.pop("std")
@@ -49,9 +90,7 @@ def load_model(path: str | Path) -> FERModule:
         module.net.load_state_dict({k: v.float() if v.is_floating_point() else v
                                     for k, v in blob["state_dict"].items()})
         module.metadata = blob.get("metadata", {})
-    elif "state_dict" in blob and "hyper_parameters" in blob:
+    else:
         module = FERModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
         module.metadata = {}
-    else:
-        raise InputFileError(f"{path}: neither an exported fer model ({EXPORT_FORMAT}) nor a Lightning checkpoint")
     return module.eval()

@@ -26,6 +26,7 @@ from torchmetrics.classification import (
     MulticlassSpecificity,
 )
 
+from fer.distill import Teachers
 from fer.tta import predict_log_probs
 
 PER_CLASS_METRICS = ("precision", "recall", "f1", "specificity")
@@ -60,6 +61,8 @@ class FERModule(L.LightningModule):
         optimizer / scheduler: Hydra partial configs; the scheduler learns its length from the trainer.
         mean / std: input normalisation, part of the model so inference cannot forget it.
         class_weights: per-class loss weights (``balance=loss_weights``), or None.
+        distill: ``teachers`` (model files or bundled names), ``temperature``, ``weight`` of the soft-target
+            loss (``distill=`` config group, fer.distill); None trains on the labels alone.
 
     Training labels may be class indices or class probabilities (mixup / cutmix). ``tta`` (set by
     eval, not saved) averages validation and test predictions over flipped or ten-crop views.
@@ -67,9 +70,10 @@ class FERModule(L.LightningModule):
 
     def __init__(self, model: dict, preprocessing: dict, optimizer: dict, scheduler: dict | None = None,
                  label_smoothing: float = 0.0, class_weights: list[float] | None = None, mean: float = 0.5,
-                 std: float = 0.25, channels_last: bool = True) -> None:
-        model, preprocessing, optimizer, scheduler, class_weights = (
-            plain(model), plain(preprocessing), plain(optimizer), plain(scheduler), plain(class_weights))
+                 std: float = 0.25, channels_last: bool = True, distill: dict | None = None) -> None:
+        model, preprocessing, optimizer, scheduler, class_weights, distill = (
+            plain(model), plain(preprocessing), plain(optimizer), plain(scheduler), plain(class_weights),
+            plain(distill))
         super().__init__()
         self.save_hyperparameters()
         self.classes = list(preprocessing["classes"])
@@ -85,6 +89,7 @@ class FERModule(L.LightningModule):
         self.test_metrics = evaluation_metrics(len(self.classes))
         self.confusion: dict[str, Tensor] = {}
         self.tta = "none"
+        self._teachers: Teachers | None = None  # built on the first training step, never saved with the student
         # one image: Lightning's model summary then prints parameters and FLOPs per image
         self.example_input_array = torch.zeros(1, preprocessing["channels"], preprocessing["image_size"],
                                                preprocessing["image_size"])
@@ -112,10 +117,21 @@ class FERModule(L.LightningModule):
         return F.cross_entropy(logits.float(), target, weight=self.class_weights,
                                label_smoothing=self.hparams.label_smoothing)
 
+    @property
+    def teachers(self) -> Teachers:
+        if self._teachers is None:
+            self._teachers = Teachers(self.hparams.distill["teachers"], self.hparams.distill["temperature"],
+                                      self.hparams.preprocessing)
+        return self._teachers
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         images, labels = batch
         logits = self(images)
-        loss = self.loss(logits, labels) + self.net.regularization_loss()
+        loss = self.loss(logits, labels)
+        if self.hparams.distill:
+            weight = self.hparams.distill["weight"]
+            loss = (1 - weight) * loss + weight * self.teachers.loss(images, logits)
+        loss = loss + self.net.regularization_loss()
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"training loss became {loss.item()} at epoch {self.current_epoch}, step {self.global_step}: "

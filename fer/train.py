@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.config import instantiate_group, precision_note, write_json
 from fer.errors import ConfigError, InputFileError
-from fer.export import export_checkpoint
+from fer.export import export_checkpoint, read_model_file
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict:
     """Fit, test the best checkpoint on the test split, write ``metrics.json``; return the metrics."""
     cfg = resumed(cfg) if cfg.get("resume") else cfg
+    if cfg.ckpt_path and "global_step" not in read_model_file(cfg.ckpt_path):
+        raise InputFileError(f"ckpt_path={cfg.ckpt_path}: an exported model holds no training state; "
+                             "give a Lightning .ckpt (or resume=<run>)")
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")  # the data's classes and counts size the model and weigh the loss
@@ -41,7 +44,7 @@ def train(cfg: DictConfig) -> dict:
             module = type(module).load_from_checkpoint(best, map_location=module.device, weights_only=True)
         tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
 
-    metrics = run_metrics(trainer, tested, best, model_label(cfg))
+    metrics = run_metrics(trainer, tested, best, cfg.model.name)
     if trainer.is_global_zero:  # one writer under data parallelism
         write_json(metrics, Path(cfg.paths.output_dir) / "metrics.json")
         log_hparams(trainer, cfg, metrics)
@@ -94,13 +97,6 @@ def log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict) -> None:
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             logger.log_hyperparams({k: v for k, v in params.items() if v is not None}, scores)
-
-
-def model_label(cfg: DictConfig) -> str:
-    """The model's config name (``vgg_small``) where Hydra chose one: it says more than the registry name (``vgg``)."""
-    if HydraConfig.initialized():
-        return HydraConfig.get().runtime.choices.get("model") or cfg.model.name
-    return cfg.model.name
 
 
 def run_metrics(trainer: L.Trainer, tested: dict, best: str, model: str) -> dict:

@@ -37,7 +37,8 @@ def run(cfg: DictConfig) -> dict:
     recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     tracker = FaceTracker(alpha=cfg.smoothing)
-    sink = HeadlessSink(cfg.output, source.fps, recognizer.classes) if cfg.headless else None
+    sink = HeadlessSink(cfg.output, source.fps, recognizer.classes, source=cfg.source, overwrite=cfg.overwrite) \
+        if cfg.headless else None
     frames, started, fps, paused = 0, time.perf_counter(), 0.0, False
     try:
         for frame in source:

@@ -7,7 +7,7 @@ from fer.data.prepare import convert, counts_table
 @app("prepare_data")
 def main(cfg) -> None:
     counts = convert(cfg.source, cfg.output, cfg.format, channels=cfg.channels, image_size=cfg.image_size,
-                     skip_corrupt=cfg.skip_corrupt)
+                     skip_corrupt=cfg.skip_corrupt, overwrite=cfg.overwrite)
     print(f"{cfg.source} -> {cfg.output} ({cfg.format})\n{counts_table(counts)}")
 
 

@@ -7,7 +7,9 @@ from fer.models import create_model, list_models
 
 
 def test_registry_lists_the_report_models_and_rejects_unknown_names():
-    assert {"baseline_cnn", "bn_cnn", "deep_cnn", "mlp", "linear", "vgg"} <= set(list_models())
+    assert {"baseline_cnn", "bn_cnn", "deep_cnn", "mlp", "linear", "vgg", "vgg_small", "vgg_lite"} <= set(list_models())
+    assert sum(p.numel() for p in create_model("vgg_small").parameters()) < 0.3 * sum(
+        p.numel() for p in create_model("vgg").parameters())  # variants are registered by name, not only in YAML
     with pytest.raises(ValueError, match="unknown model 'resnet9000'"):
         create_model("resnet9000")
 

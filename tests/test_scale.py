@@ -56,5 +56,5 @@ def test_submitit_local_multirun_of_two_jobs(tmp_path, tiny_sources):
     run_script("train.py", "-m", "hydra/launcher=submitit_local", "model=linear,vgg_small", *QUICK, "logger=none",
                f"data.source={tiny_sources['folder']}", f"hydra.sweep.dir={sweep}")
     models = sorted(json.loads(p.read_text())["model"] for p in sweep.glob("*/metrics.json"))
-    assert models == ["linear", "vgg_small"]  # the config name, not the registry name (vgg) and (sweep / ".submitit").is_dir()
+    assert models == ["linear", "vgg_small"] and (sweep / ".submitit").is_dir()
     assert (sweep / "summary.md").read_text().count("| model=") == 2

@@ -44,11 +44,6 @@ class FaceArrays:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, split: str) -> FaceArrays:
-        keep = self.splits == split
-        return FaceArrays(self.images[keep], self.labels[keep], self.splits[keep], self.classes,
-                          self.source_classes, self.files[keep], self.structured)
-
     def class_counts(self, split: str | None = None) -> dict[str, int]:
         labels = self.labels if split is None else self.labels[self.splits == split]
         counts = np.bincount(labels, minlength=len(self.classes))

@@ -42,7 +42,7 @@ class FERDataModule(L.LightningDataModule):
     Batches leave the loader as uint8 and become float [0, 1] after transfer to the device, where
     training batches are augmented; normalisation belongs to the model (see fer.module).
     ``mix`` (torchvision's MixUp / CutMix) then blends whole training batches, turning their
-    labels into class probabilities.
+    labels into class probabilities. ``subset`` keeps a seeded, stratified fraction of every split.
     """
 
     def __init__(self, source: str | Path, reader: Callable[..., FaceArrays], image_size: int = 48,
@@ -50,7 +50,7 @@ class FERDataModule(L.LightningDataModule):
                  test_fraction: float = 0.1, split_seed: int = 0, augment: Callable | None = None,
                  mix: Callable | None = None,
                  balance: dict | None = None, skip_corrupt: bool = False, cache_dir: str | Path | None = None,
-                 num_workers: int = 0, seed: int = 0, test_split: str = "test") -> None:
+                 num_workers: int = 0, seed: int = 0, test_split: str = "test", subset: float | None = None) -> None:
         super().__init__()
         balance = dict(balance or {})
         self.save_hyperparameters(ignore=["reader", "augment", "mix"])
@@ -65,6 +65,7 @@ class FERDataModule(L.LightningDataModule):
         self.arrays: FaceArrays | None = None
         self.split_index: dict[str, np.ndarray] = {}
         self.sample_seed = seed
+        self.subset = subset
 
     # ------------------------------------------------------------------ reading and splitting
     def prepare_data(self) -> None:
@@ -87,6 +88,9 @@ class FERDataModule(L.LightningDataModule):
                 index["train"], index[split] = index["train"][kept], index["train"][taken]
                 remaining -= fraction
         index["all"] = np.arange(len(arrays))  # a source without splits is evaluated whole
+        if self.subset:  # a seeded, stratified share of every split (debug=limit): its scores still mean something
+            index = {split: rows[stratified_split(arrays.labels[rows], self.subset, self.split_seed)[1]]
+                     for split, rows in index.items()}
         self.split_index = index
         self.images = torch.from_numpy(arrays.images)
         self.labels = torch.from_numpy(arrays.labels)

@@ -13,8 +13,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from fer.data.arrays import FER2013_USAGE, FaceArrays
-from fer.errors import DataError
 from fer.data.readers import read_any, safe_members
+from fer.errors import DataError
 from fer.labels import FER2013_CSV_ORDER
 
 FORMATS = ("folder", "csv", "npz")
@@ -22,10 +22,23 @@ USAGE_OF_SPLIT = {split: usage for usage, split in FER2013_USAGE.items()}
 FOLDER_OF_SPLIT = {"train": "train", "val": "test", "test": "test"}
 
 
-def extract_zip(source: Path, output: Path) -> Counter:
-    """Extract safely: every member is checked before anything is written; existing identical files are kept."""
+def refuse_existing(paths: list[Path], overwrite: bool) -> None:
+    """Stop before writing when any of ``paths`` already exists, unless the user said ``overwrite=true``."""
+    existing = [p for p in paths if p.exists()] if not overwrite else []
+    if existing:
+        raise DataError(f"{existing[0]}: exists" + (f" (and {len(existing) - 1} more of the files to write)"
+                                                    if len(existing) > 1 else "")
+                        + "; choose a new output, or pass overwrite=true to replace them")
+
+
+def extract_zip(source: Path, output: Path, overwrite: bool = False) -> Counter:
+    """Extract safely: every member is checked before anything is written; existing identical files are kept,
+    different ones are replaced only with ``overwrite``."""
     with zipfile.ZipFile(source) as archive:
         members = [m for m in safe_members(archive, str(source)) if not m.is_dir()]
+        refuse_existing([output / m.filename for m in members
+                         if (output / m.filename).exists() and (output / m.filename).stat().st_size != m.file_size],
+                        overwrite)
         root = output.resolve()
         counts: Counter = Counter()
         for member in tqdm(members, desc=f"extracting {source.name}", unit="file", leave=False, disable=None):
@@ -42,12 +55,17 @@ def extract_zip(source: Path, output: Path) -> Counter:
     return counts
 
 
+def folder_paths(arrays: FaceArrays, output: Path) -> list[Path]:
+    """PNG names with the FER-2013 prefixes, so split tags survive a round trip."""
+    return [output / FOLDER_OF_SPLIT[split] / arrays.classes[label] / f"{USAGE_OF_SPLIT[split]}_{i:06d}.png"
+            for i, (label, split) in enumerate(zip(arrays.labels, arrays.splits))]
+
+
 def write_folder(arrays: FaceArrays, output: Path) -> None:
-    """PNG files (lossless) named with the FER-2013 prefixes, so split tags survive a round trip."""
-    for i, (image, label, split) in enumerate(zip(arrays.images, arrays.labels, arrays.splits)):
-        folder = output / FOLDER_OF_SPLIT[split] / arrays.classes[label]
-        folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"{USAGE_OF_SPLIT[split]}_{i:06d}.png"), image.transpose(1, 2, 0))
+    """Lossless PNG files, one class folder per split folder."""
+    for image, path in zip(arrays.images, folder_paths(arrays, output)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), image.transpose(1, 2, 0))
 
 
 def write_csv(arrays: FaceArrays, output: Path) -> None:
@@ -75,18 +93,22 @@ def write_npz(arrays: FaceArrays, output: Path) -> None:
 
 
 def convert(source: str | Path, output: str | Path, format: str, channels: int = 1,
-            image_size: int | None = None, skip_corrupt: bool = False) -> Counter:
-    """Convert ``source`` (zip, folder, CSV or NPZ) to ``format`` at ``output``; returns (split, class) counts."""
+            image_size: int | None = None, skip_corrupt: bool = False, overwrite: bool = False) -> Counter:
+    """Convert ``source`` (zip, folder, CSV or NPZ) to ``format`` at ``output``; returns (split, class) counts.
+
+    Nothing that exists is replaced unless ``overwrite``; the source itself never is.
+    """
     source, output = Path(source), Path(output)
     if format not in FORMATS:
         raise DataError(f"format={format!r}: expected one of {FORMATS}")
     if not source.exists():
         raise DataError(f"{source}: no such file or directory")
-    if source.resolve() == output.resolve():
-        raise DataError(f"{output}: output would overwrite the source")
+    if source.resolve() == output.resolve() or source.resolve() in output.resolve().parents:
+        raise DataError(f"{output}: output would write into the source {source}; choose an output outside it")
     if format == "folder" and zipfile.is_zipfile(source):
-        return extract_zip(source, output)
+        return extract_zip(source, output, overwrite)
     arrays = read_any(source, image_size=image_size, channels=channels, skip_corrupt=skip_corrupt)
+    refuse_existing(folder_paths(arrays, output) if format == "folder" else [output], overwrite)
     {"folder": write_folder, "csv": write_csv, "npz": write_npz}[format](arrays, output)
     return Counter((split, arrays.classes[label]) for split, label in zip(arrays.splits, arrays.labels))
 

@@ -116,6 +116,10 @@ def _list_tree(source: Path) -> tuple[list[PurePosixPath], set[PurePosixPath], C
         dirs = {PurePosixPath(m.filename) for m in members if m.is_dir()}
         dirs |= {p for f in files for p in f.parents if p != PurePosixPath(".")}
         return files, dirs, lambda p: archive.read(str(p))
+    if source.is_file():
+        hint = {".csv": " (a CSV: use data=csv)", ".npz": " (an NPZ: use data=npz)"}.get(source.suffix.lower(), "")
+        raise DataError(f"{source}: a file, but not a zip archive{hint}; expected a folder with train/ and test/, "
+                        "a folder of class subfolders, or the Kaggle FER-2013 zip")
     if not source.is_dir():
         raise DataError(f"{source}: no such directory or zip file (expected a folder with train/ and test/, "
                         "a folder of class subfolders, or the Kaggle FER-2013 zip)")
@@ -172,8 +176,20 @@ def read_folder(source: str | Path, image_size: int = 48, channels: int = 1, ski
         splits.append(_split_of(path, structured))
         names.append(str(path))
     _report_corrupt(corrupt, skip_corrupt, "not a decodable image")
+    _refuse_mixed_sizes(images, names, source)
     return FaceArrays(np.stack(images), np.array(labels, np.int64), np.array(splits), classes,
                       source_classes, np.array(names), structured)
+
+
+def _refuse_mixed_sizes(images: list[np.ndarray], names: list[str], source: Path) -> None:
+    """Images kept at their own size (conversion without image_size=) must all share one size."""
+    sizes: dict[tuple[int, ...], str] = {}
+    for image, name in zip(images, names):
+        sizes.setdefault(image.shape[1:], name)
+        if len(sizes) > 1:
+            (a, first), (b, second) = sizes.items()
+            raise DataError(f"{source}: images of different sizes, e.g. {first} is {a[1]}x{a[0]} and {second} "
+                            f"is {b[1]}x{b[0]}; give image_size=<pixels> to resize them all")
 
 
 def _report_corrupt(bad: list[str], skip: bool, what: str) -> None:
@@ -301,11 +317,22 @@ def _npz_images(raw: np.ndarray, source: Path, source_size) -> np.ndarray:
         return raw
     if raw.dtype.kind != "f" and raw.dtype.kind not in "iu":
         raise DataError(f"{source}: images of dtype {raw.dtype}; expected uint8 or float in [0, 1]")
-    low, high = float(raw.min()), float(raw.max())
-    if low < 0 or high > 255:
-        raise DataError(f"{source}: pixel values span [{low}, {high}]; expected uint8, or float in [0, 1]")
-    scale = 255.0 if raw.dtype.kind == "f" and high <= 1.0 else 1.0
-    return np.clip(np.rint(raw * scale), 0, 255).astype(np.uint8)
+    floats = raw.dtype.kind == "f"
+    per_image = raw.reshape(len(raw), -1)
+    if floats:
+        _refuse_rows(~np.isfinite(per_image).all(1), source, "hold NaN or Inf", "finite floats in [0, 1]")
+    low, high = (0.0, 1.0) if floats else (0, 255)
+    _refuse_rows((per_image < low).any(1) | (per_image > high).any(1), source, f"have pixels outside [{low}, {high}]",
+                 "float images in [0, 1] or integer images in [0, 255]")
+    return np.rint(raw * (255.0 if floats else 1.0)).astype(np.uint8)
+
+
+def _refuse_rows(bad: np.ndarray, source: Path, what: str, expected: str) -> None:
+    """A DataError naming the file, how many rows are bad, and the first of them."""
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(f"{source}: {len(rows)} of {len(bad)} images {what} (first at index {rows[0]}); "
+                        f"expected {expected}")
 
 
 def read_npz(source: str | Path, image_size: int = 48, channels: int = 1, skip_corrupt: bool = False,
@@ -336,7 +363,14 @@ def read_npz(source: str | Path, image_size: int = 48, channels: int = 1, skip_c
     if labels.dtype.kind in "US":
         order = sorted({canonical_name(v) for v in np.unique(labels)})
     classes, to_index = _label_mapper(order, str(source))
-    mapped = np.array([to_index(v) for v in np.unique(labels)], np.int64)
+    mapped = []
+    for value in np.unique(labels):
+        try:
+            mapped.append(to_index(value))
+        except DataError as err:
+            rows = np.flatnonzero(labels == value)
+            raise DataError(f"{err} ({len(rows)} rows, first at index {rows[0]})") from None
+    mapped = np.array(mapped, np.int64)
     label_index = mapped[np.searchsorted(np.unique(labels), labels)]
     faces = np.stack([to_face(img, image_size, channels) for img in
                       tqdm(images, desc=f"shaping {source.name}", unit="img", leave=False, disable=None)])

@@ -62,11 +62,23 @@ class FrameSource:
             self.capture.release()
 
 
+def check_outputs(outputs: list[Path], source: str | Path | None, overwrite: bool) -> None:
+    """Never write over the input, and over an existing file only when the user said ``overwrite=true``."""
+    source_path = Path(str(source)).resolve() if source is not None and Path(str(source)).exists() else None
+    for path in outputs:
+        if source_path is not None and (path.resolve() == source_path or source_path in path.resolve().parents):
+            raise SourceError(f"{path}: output would overwrite the input {source}; choose another output")
+        if path.exists() and not overwrite:
+            raise SourceError(f"{path}: exists; choose another output, or pass overwrite=true to replace it")
+
+
 class HeadlessSink:
     """Annotated video (mp4v) plus ``<video>.csv``: one row per face per frame. Always finalised by close()."""
 
-    def __init__(self, output: str | Path, fps: float, classes: list[str]) -> None:
+    def __init__(self, output: str | Path, fps: float, classes: list[str], source: str | Path | None = None,
+                 overwrite: bool = False) -> None:
         self.output = Path(output)
+        check_outputs([self.output, self.output.with_suffix(".csv")], source, overwrite)
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self.fps, self.writer = fps, None
         self.csv_file = self.output.with_suffix(".csv").open("w", newline="")

@@ -14,7 +14,6 @@ def register_model(name: str) -> Callable:
         if name in _MODELS:
             raise ValueError(f"model {name!r} is registered twice")
         _MODELS[name] = cls
-        cls.model_name = name
         return cls
 
     return add

@@ -1,0 +1,158 @@
+"""Bad input through every entry point, as a user would type it: exit status 2, one line naming the file or
+key (no traceback), and every file that existed before the command byte-for-byte the same after it."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, run_script, synthetic_faces, write_image_tree
+
+FAST_MODEL = REPO / "fer" / "assets" / "model_fast.pt"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, trained_tiny) -> Path:
+    """One of each kind of bad (and good) input the cases below point at."""
+    root = tmp_path_factory.mktemp("bad")
+    write_image_tree(root / "faces", {"train": 28, "test": 14})
+    shutil.copytree(root / "faces", root / "corrupt")
+    next((root / "corrupt" / "train" / "happy").iterdir()).write_bytes(b"not an image")
+    mixed = root / "mixed" / "happy"
+    mixed.mkdir(parents=True)
+    cv2.imwrite(str(mixed / "small.png"), np.zeros((48, 48), np.uint8))
+    cv2.imwrite(str(mixed / "large.png"), np.zeros((64, 64), np.uint8))
+    images, labels = synthetic_faces(20)
+    floats = images.astype(np.float32) / 255
+    floats[3, 0, 0] = np.nan
+    np.savez(root / "nan.npz", images=floats, labels=labels)
+    np.savez(root / "big_ints.npz", images=images.astype(np.int32) * 3, labels=labels)
+    np.savez(root / "bad_labels.npz", images=images, labels=labels + 5)
+    np.savez(root / "wide_floats.npz", images=images.astype(np.float32), labels=labels)  # 0..255 floats
+    (root / "columns.csv").write_text("label,image\n0,1 2 3\n")
+    (root / "pixels.csv").write_text("emotion,pixels,Usage\n0," + " ".join(["1"] * 101) + ",Training\n")
+    (root / "notes.txt").write_text("just text")
+    (root / "fake.zip").write_text("not a zip")
+    with zipfile.ZipFile(root / "evil.zip", "w") as archive:
+        archive.writestr("../escape/happy/a.png", b"x")
+    (root / "garbage.ckpt").write_bytes(b"\x00garbage")
+    with (root / "evil.ckpt").open("wb") as handle:  # a pickle that would run code if loaded unsafely
+        pickle.dump({"state_dict": shutil.rmtree}, handle)
+    torch.save({"state_dict": {}, "hyper_parameters": shutil.rmtree}, root / "evil.pt")  # the same, as torch saves
+    shutil.copy(FAST_MODEL, root / "model.pt")
+    (root / "full_dir").mkdir()
+    (root / "full_dir" / "keep.txt").write_text("keep me")
+    (root / "out.csv").write_text("already here")
+    (root / "exported.pt").write_text("already here")
+    writer = cv2.VideoWriter(str(root / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 64))
+    for _ in range(3):
+        writer.write(np.full((64, 64, 3), 128, np.uint8))
+    writer.release()
+    (root / "clip_out.mp4").write_text("already here")
+    (root / "broken.mp4").write_text("not a video")
+    (root / "run").mkdir()
+    shutil.copytree(trained_tiny / "checkpoints", root / "run" / "checkpoints")
+    return root
+
+
+def snapshot(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+CASES = [  # (script, arguments with {f} for the fixture folder, text the error must contain)
+    # prepare_data
+    ("prepare_data.py", ["output={f}/o.csv", "format=csv"], "source="),
+    ("prepare_data.py", ["source={f}/nowhere", "output={f}/o.csv", "format=csv"], "nowhere"),
+    ("prepare_data.py", ["source={f}/faces", "output={f}/o.xml", "format=xml"], "format='xml'"),
+    ("prepare_data.py", ["source={f}/faces", "output={f}/out.csv", "format=csv"], "out.csv: exists"),
+    ("prepare_data.py", ["source={f}/faces", "output={f}/faces/inside", "format=folder"], "into the source"),
+    ("prepare_data.py", ["source={f}/corrupt", "output={f}/o.csv", "format=csv"], "not a decodable image"),
+    ("prepare_data.py", ["source={f}/nan.npz", "output={f}/o.csv", "format=csv"], "NaN or Inf (first at index 3)"),
+    ("prepare_data.py", ["source={f}/big_ints.npz", "output={f}/o.csv", "format=csv"], "big_ints.npz"),
+    ("prepare_data.py", ["source={f}/wide_floats.npz", "output={f}/o.csv", "format=csv"], "outside [0.0, 1.0]"),
+    ("prepare_data.py", ["source={f}/bad_labels.npz", "output={f}/o.csv", "format=csv"], "first at index"),
+    ("prepare_data.py", ["source={f}/columns.csv", "output={f}/o.npz", "format=npz"], "expected columns"),
+    ("prepare_data.py", ["source={f}/pixels.csv", "output={f}/o.npz", "format=npz", "image_size=48"], "101 pixels"),
+    ("prepare_data.py", ["source={f}/mixed", "output={f}/o.npz", "format=npz"], "image_size=<pixels>"),
+    ("prepare_data.py", ["source={f}/fake.zip", "output={f}/o.npz", "format=npz"], "not a zip archive"),
+    ("prepare_data.py", ["source={f}/evil.zip", "output={f}/ex", "format=folder"], "refusing zip entry"),
+    ("prepare_data.py", ["source={f}/faces", "output={f}/o.npz", "format=npz", "image_size=0"], "image_size=0"),
+    ("prepare_data.py", ["source={f}/faces", "output={f}/o.npz", "format=npz", "channels=2"], "channels=2"),
+    # train
+    ("train.py", ["data.source={f}/faces", "trainer.max_epochs=abc"], "trainer.max_epochs"),
+    ("train.py", ["data.source={f}/faces", "trainer.max_epochs=0"], "trainer.max_epochs=0"),
+    ("train.py", ["data.source={f}/faces", "data.batch_size=0"], "data.batch_size=0"),
+    ("train.py", ["data.source={f}/faces", "module.optimizer.lr=-1"], "module.optimizer.lr=-1"),
+    ("train.py", ["data.source={f}/faces", "data.val_fraction=1.5"], "data.val_fraction=1.5"),
+    ("train.py", ["data.source={f}/faces", "module.label_smoothing=2"], "module.label_smoothing=2"),
+    ("train.py", ["data.source={f}/faces", "data.image_size=4"], "data.image_size=4"),
+    ("train.py", ["data.source={f}/faces", "model=nosuch"], "model/nosuch"),
+    ("train.py", ["data.source={f}/faces", "no_such_key=1"], "no_such_key"),
+    ("train.py", ["data.source={f}/notes.txt", "hydra.run.dir={f}/t1"], "notes.txt: a file, but not a zip"),
+    ("train.py", ["data.source={f}/faces", "ckpt_path={f}/garbage.ckpt", "hydra.run.dir={f}/t2"], "garbage.ckpt"),
+    ("train.py", ["data.source={f}/faces", "ckpt_path={f}/model.pt", "hydra.run.dir={f}/t3"], "no training state"),
+    ("train.py", ["resume={f}/full_dir"], "not a training run directory"),
+    # eval
+    ("eval.py", ["data.source={f}/faces"], "ckpt_path="),
+    ("eval.py", ["ckpt_path={f}/nowhere.ckpt", "hydra.run.dir={f}/e1"], "nowhere.ckpt"),
+    ("eval.py", ["ckpt_path={f}/garbage.ckpt", "hydra.run.dir={f}/e2"], "not a model file"),
+    ("eval.py", ["ckpt_path={f}/evil.ckpt", "hydra.run.dir={f}/e3"], "refused for safety"),
+    ("eval.py", ["ckpt_path={f}/model.pt", "split=everything"], "split='everything'"),
+    ("eval.py", ["ckpt_path={f}/model.pt", "tta=twice"], "tta='twice'"),
+    ("eval.py", ["ckpt_path={f}/model.pt", "data.source={f}/columns.csv", "hydra.run.dir={f}/e4"], "data=csv"),
+    # predict
+    ("predict.py", ["output_dir={f}/p0"], "input="),
+    ("predict.py", ["input={f}/nowhere.jpg", "output_dir={f}/p1"], "nowhere.jpg"),
+    ("predict.py", ["input={f}/faces", "output_dir={f}/full_dir"], "full_dir: output directory exists"),
+    ("predict.py", ["input={f}/faces", "model_file={f}/garbage.ckpt", "output_dir={f}/p2"], "garbage.ckpt"),
+    ("predict.py", ["input={f}/faces", "model_file={f}/evil.pt", "output_dir={f}/p4"], "refused for safety"),
+    ("predict.py", ["input={f}/faces", "model_file=huge", "output_dir={f}/p3"], "huge: neither a bundled model"),
+    ("predict.py", ["input={f}/faces", "threads=0"], "threads=0"),
+    ("predict.py", ["input={f}/faces", "margin=-1"], "margin=-1"),
+    ("predict.py", ["input={f}/faces", "precision=fast"], "precision='fast'"),
+    ("predict.py", ["input={f}/faces", "detector=nosuch"], "detector/nosuch"),
+    # webcam
+    ("webcam.py", ["source={f}/nowhere.mp4", "headless=true", "output={f}/w1.mp4"], "nowhere.mp4"),
+    ("webcam.py", ["source={f}/broken.mp4", "headless=true", "output={f}/w2.mp4"], "cannot read it as a video"),
+    ("webcam.py", ["source=7", "headless=true", "output={f}/w3.mp4"], "no camera at index 7"),
+    ("webcam.py", ["source={f}/clip.mp4", "headless=true", "output={f}/clip.mp4"], "overwrite the input"),
+    ("webcam.py", ["source={f}/clip.mp4", "headless=true", "output={f}/clip_out.mp4"], "clip_out.mp4: exists"),
+    ("webcam.py", ["source={f}/clip.mp4", "smoothing=1.5"], "smoothing=1.5"),
+    ("webcam.py", ["source={f}/clip.mp4", "headless=true", "output={f}/w4.mp4", "model_file={f}/evil.ckpt"],
+     "refused for safety"),
+    # export
+    ("export.py", ["ckpt_path={f}/run/checkpoints/last.ckpt"], "output="),
+    ("export.py", ["ckpt_path={f}/nowhere.ckpt", "output={f}/x1.pt"], "nowhere.ckpt"),
+    ("export.py", ["ckpt_path={f}/garbage.ckpt", "output={f}/x2.pt"], "not a model file"),
+    ("export.py", ["ckpt_path={f}/run/checkpoints/last.ckpt", "output={f}/exported.pt"], "exported.pt: exists"),
+    ("export.py", ["ckpt_path={f}/model.pt", "output={f}/model.pt", "overwrite=true"], "is the checkpoint"),
+]
+
+
+@pytest.mark.parametrize("script, arguments, message", CASES,
+                         ids=[f"{c[0].removesuffix('.py')}-{i}" for i, c in enumerate(CASES)])
+def test_bad_input_is_one_clear_line_and_changes_nothing(files, script, arguments, message):
+    before = snapshot(files)
+    result = run_script(script, *(a.format(f=files) for a in arguments), check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+    after = snapshot(files)
+    assert {p: after.get(p) for p in before} == before  # nothing that existed was changed or removed
+
+
+def test_full_error_shows_the_traceback_for_bug_reports(files):
+    import os
+
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        result = run_script("export.py", f"ckpt_path={files}/garbage.ckpt", f"output={files}/x9.pt", check=False)
+    finally:
+        del os.environ["HYDRA_FULL_ERROR"]
+    assert result.returncode != 0 and "Traceback" in result.stderr and "garbage.ckpt" in result.stderr
