@@ -190,14 +190,14 @@ def inference_module(name: str):
     from fer.module import FERModule
 
     pre = {"image_size": 48, "channels": 1, "classes": list(FER2013_CLASSES)}
-    return FERModule(model={"_target_": "fer.models.create_model", "name": name}, preprocessing=pre,
+    return FERModule(model={"name": name}, preprocessing=pre,
                      optimizer={}).eval()
 
 
 def classification_latency(models: list[str], repeats: int) -> dict:
     """Milliseconds to classify 1 and 32 face crops on one thread (the webcam default): plain fp32,
     and as the Recognizer runs a model (``deploy``: BatchNorm folded, bf16 where the CPU has it natively)."""
-    from fer.inference.recognizer import deploy
+    from fer.inference.model import deploy
 
     result = {}
     threads = torch.get_num_threads()
@@ -250,7 +250,8 @@ def pipeline_latency(source: Path | None, repeats: int) -> dict:
     from fer.config import CONFIG_DIR
     from fer.inference.emoji import load_emoji
     from fer.inference.overlay import draw_faces
-    from fer.inference.recognizer import BUNDLED_MODELS, Recognizer
+    from fer.inference.model import BUNDLED_MODELS
+    from fer.inference.recognizer import Recognizer
 
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         webcam = compose("webcam")
@@ -262,6 +263,7 @@ def pipeline_latency(source: Path | None, repeats: int) -> dict:
         for name, detector in detectors.items():
             result[f"{name}_{width}x{height}_ms"] = 1000 * statistics.median(timed(lambda: detector(frame), repeats))
     frame = face_scene(source, 640, 480)
+    torch.set_num_threads(webcam.threads or torch.get_num_threads())  # as webcam.py runs
     try:
         recognizer = Recognizer.from_config(webcam)
     except FileNotFoundError:  # a checkout without the bundled models (InputFileError is one)
@@ -272,7 +274,7 @@ def pipeline_latency(source: Path | None, repeats: int) -> dict:
     result["faces_in_frame"] = len(faces)
     for name in BUNDLED_MODELS:  # per face, as the webcam runs each bundled model (its threads and precision)
         classify = recognizer.classify if name == webcam.model_file else Recognizer(
-            model=name, detector=recognizer.detector, threads=webcam.threads, precision=webcam.precision).classify
+            model=name, detector=recognizer.detector, precision=webcam.precision).classify
         result[f"classify_one_face_ms_{name}_model"] = 1000 * statistics.median(
             timed(lambda: classify(crops), repeats * 3))
     times = timed(lambda: draw_faces(frame.copy(), recognizer(frame), emoji), repeats * 3)

@@ -24,8 +24,7 @@ class Teachers:
     def __init__(self, models: Sequence[str], temperature: float, preprocessing: dict,
                  precision: str = "auto") -> None:
         # imported here, not at the top: loading a model file builds the LightningModule, which imports this file
-        from fer.export import load_model
-        from fer.inference.recognizer import deploy, model_path
+        from fer.inference.model import deploy, load_model, model_path
 
         if not models:
             raise ConfigError("distill.teachers is empty; name at least one model file or bundled model")

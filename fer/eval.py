@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from fer.config import instantiate_group, write_json
-from fer.export import load_model
+from fer.inference.model import load_model
 
 
 def evaluate(cfg: DictConfig) -> dict:

@@ -27,6 +27,7 @@ from torchmetrics.classification import (
 )
 
 from fer.distill import Teachers
+from fer.models import create_model
 from fer.tta import predict_log_probs
 
 PER_CLASS_METRICS = ("precision", "recall", "f1", "specificity")
@@ -55,8 +56,8 @@ class FERModule(L.LightningModule):
     """Cross-entropy training of ``model`` on faces given as float [0, 1] batches.
 
     Args:
-        model: config of the network (``_target_: fer.models.create_model``, ``name``, options);
-            sized here from ``preprocessing``.
+        model: the network as ``{"name": <registered model>, **options}`` (the ``model=`` config group),
+            built through the registry and sized here from ``preprocessing``.
         preprocessing: ``image_size``, ``channels``, ``classes`` of the training data (from the DataModule).
         optimizer / scheduler: Hydra partial configs; the scheduler learns its length from the trainer.
         mean / std: input normalisation, part of the model so inference cannot forget it.
@@ -77,8 +78,8 @@ class FERModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.classes = list(preprocessing["classes"])
-        self.net = instantiate(model, in_channels=preprocessing["channels"], num_classes=len(self.classes),
-                               image_size=preprocessing["image_size"])
+        self.net = create_model(**self.model_spec, in_channels=preprocessing["channels"],
+                                num_classes=len(self.classes), image_size=preprocessing["image_size"])
         self.channels_last = channels_last
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -93,6 +94,12 @@ class FERModule(L.LightningModule):
         # one image: Lightning's model summary then prints parameters and FLOPs per image
         self.example_input_array = torch.zeros(1, preprocessing["channels"], preprocessing["image_size"],
                                                preprocessing["image_size"])
+
+    @property
+    def model_spec(self) -> dict[str, Any]:
+        """``{"name": ..., **options}``: what rebuilds the network through the registry (files written before
+        the registry knew every variant also name a ``_target_``, which is dropped)."""
+        return {k: v for k, v in self.hparams.model.items() if k != "_target_"}
 
     @property
     def preprocessing(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from fer.data.readers import IMAGE_SUFFIXES
 from fer.errors import DataError, InputFileError
 from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, legible
-from fer.inference.recognizer import Recognizer
+from fer.inference.recognizer import Recognizer, use_threads
 from fer.labels import canonical_name
 from fer.report import per_class_metrics
 
@@ -60,6 +60,7 @@ def predict(cfg: DictConfig) -> dict:
     """
     files, root = expand_inputs(str(cfg.input))
     output = prepare_output(Path(cfg.output_dir), cfg.overwrite)
+    use_threads(cfg.threads)
     recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     (output / "annotated").mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.config import instantiate_group, precision_note, write_json
 from fer.errors import ConfigError, InputFileError
-from fer.export import export_checkpoint, read_model_file
+from fer.inference.model import export_checkpoint, read_model_file
 
 log = logging.getLogger(__name__)
 

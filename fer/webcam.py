@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, draw_fps
-from fer.inference.recognizer import Recognizer
+from fer.inference.recognizer import Recognizer, use_threads
 from fer.inference.smoothing import FaceTracker
 from fer.errors import SourceError
 from fer.inference.video import FrameSource, HeadlessSink
@@ -34,6 +34,7 @@ def show(frame) -> None:
 def run(cfg: DictConfig) -> dict:
     """Returns frames processed, frames per second and where the output went."""
     source = FrameSource(cfg.source)  # first: a missing camera should not wait for a model to load
+    use_threads(cfg.threads)
     recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     tracker = FaceTracker(alpha=cfg.smoothing)

@@ -1,7 +1,7 @@
 """Export a checkpoint to one small file: python scripts/export.py ckpt_path=<ckpt> output=<model.pt> [command="..."]"""
 
 from fer.cli import app
-from fer.export import export_run_checkpoint
+from fer.inference.model import export_run_checkpoint
 
 
 @app("export")

@@ -156,3 +156,9 @@ def test_full_error_shows_the_traceback_for_bug_reports(files):
     finally:
         del os.environ["HYDRA_FULL_ERROR"]
     assert result.returncode != 0 and "Traceback" in result.stderr and "garbage.ckpt" in result.stderr
+
+
+def test_a_missing_mandatory_option_creates_nothing(tmp_path):
+    result = run_script("predict.py", f"output_dir={tmp_path / 'never'}", check=False)
+    assert result.returncode == 2 and result.stderr.count("\n") <= 2 and "input=..." in result.stderr
+    assert not (tmp_path / "never").exists()

@@ -51,7 +51,7 @@ def test_mlp_pca_fits_principal_components():
 
 @pytest.mark.parametrize("name", ["vgg", "bn_cnn", "bn_cnn4", "deep_cnn"])
 def test_folding_batchnorm_keeps_predictions_and_removes_every_batchnorm(name):
-    from fer.models.base import fold_batchnorm
+    from fer.inference.model import fold_batchnorm
 
     model = create_model(name)
     model.train()

@@ -199,3 +199,69 @@ def test_ema_checkpoints_hold_the_average_and_the_run_tests_those_weights(tmp_pa
     plain, ten_crop = (json.loads((tmp_path / t / "metrics.json").read_text()) for t in ("none", "ten_crop"))
     assert plain["test_loss"] == pytest.approx(metrics["test_loss"], abs=1e-5)
     assert ten_crop["tta"] == "ten_crop" and ten_crop["test_loss"] != plain["test_loss"]
+
+
+def test_tensorboard_hparams_hold_the_run_choices_and_its_final_scores(tmp_path, tiny_sources):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_script("train.py", *SHORT, "trainer.max_epochs=1", f"data.source={tiny_sources['folder']}",
+               f"hydra.run.dir={tmp_path}", "callbacks.progress_bar=null")
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"tensors": 0}).Reload()
+    plugin = events.PluginTagToContent("hparams")
+    assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(plugin)
+    start = plugin["_hparams_/session_start_info"].decode("latin-1")
+    assert "group/model" in start and "baseline_cnn" in start and "lr" in start
+    assert "hparams/test_acc" in plugin["_hparams_/experiment"].decode("latin-1")
+    assert events.Scalars("hparams/test_acc")[0].value == pytest.approx(
+        json.loads((tmp_path / "metrics.json").read_text())["test_acc"])
+
+
+def test_debug_limit_scores_a_stratified_subset_of_every_split(tmp_path, tiny_sources):
+    cfg = compose_train(tmp_path, *SHORT, "debug=limit", "data.subset=0.25", f"data.source={tiny_sources['folder']}")
+    datamodule = __import__("hydra.utils", fromlist=["instantiate"]).instantiate(cfg.data)
+    datamodule.setup()
+    for split, full in {"train": 280, "val": 56, "test": 56}.items():
+        counts = datamodule.class_counts(split)
+        assert sum(counts.values()) == full // 4 and len(set(counts.values())) == 1, (split, counts)  # every class
+
+
+def test_the_run_log_names_its_precision_and_estimates_the_whole_run(tmp_path, tiny_sources):
+    result = run_script("train.py", *SHORT, "trainer.precision=32-true", f"data.source={tiny_sources['folder']}",
+                        f"hydra.run.dir={tmp_path}")
+    log = result.stdout + result.stderr
+    assert "precision 32-true: this CPU" in log and "trainer.precision=bf16-mixed forces bf16" in log
+    assert "epoch 1/3:" in log and "whole run about" in log and "left" in log
+    assert "Tip:" not in log and "LeafSpec" not in log  # library noise stays out
+
+
+def test_eta_line_uses_the_median_epoch_and_mentions_early_stopping():
+    from fer.callbacks import eta_line
+
+    line = eta_line(2, 40, [300.0, 60.0], early_stopping=True)
+    assert line.startswith("epoch 2/40: 60 s") and "about 38 min left" in line and "early stopping" in line
+    assert eta_line(40, 40, [60.0] * 40) == "epoch 40/40: 60 s (train + val)"
+
+
+@pytest.mark.parametrize("overrides", [["scheduler=cosine"], ["scheduler=plateau"], ["logger=csv"], ["logger=many"]])
+def test_schedulers_and_loggers_run_a_real_short_training(tmp_path, tiny_sources, overrides):
+    metrics = train(compose_train(tmp_path, *SHORT, "trainer.max_epochs=2", *overrides,
+                                  f"data.source={tiny_sources['folder']}"))
+    assert metrics["epochs"] == 2 and 0 <= metrics["test_acc"] <= 1
+    if "logger=csv" in overrides or "logger=many" in overrides:
+        assert list(tmp_path.rglob("metrics.csv"))
+
+
+def test_export_then_load_predicts_like_the_checkpoint(tmp_path, trained_tiny, tiny_sources):
+    from fer.inference.model import export_run_checkpoint, load_model
+
+    best = json.loads((trained_tiny / "metrics.json").read_text())["best_checkpoint"]
+    path, metadata = export_run_checkpoint(best, tmp_path / "model.pt", command="pytest")
+    blob = torch.load(path, weights_only=True)
+    assert blob["model"] == {"name": "baseline_cnn", "dropout": 0.5} and blob["metadata"]["command"] == "pytest"
+    assert metadata["test_acc"] == json.loads((trained_tiny / "metrics.json").read_text())["test_acc"]
+    x = torch.rand(16, 1, 48, 48)
+    with torch.no_grad():
+        expected = load_model(best)(x).softmax(1)
+        exported = load_model(path)(x).softmax(1)
+    assert (exported - expected).abs().max() < 5e-3  # fp16 weights: probabilities agree to a few 1e-3
+    assert torch.equal(exported.argmax(1), expected.argmax(1))

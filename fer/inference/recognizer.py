@@ -9,41 +9,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer.config import best_precision
 from fer.data.arrays import to_face
-from fer.errors import ConfigError, InputFileError
-from fer.export import load_model
 from fer.inference.detectors import Box, HaarDetector, centre_square
-from fer.models.base import fold_batchnorm
+from fer.inference.model import deploy, load_model, model_path
 from fer.tta import predict_log_probs
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-# the models that ship inside the package (README, "Bundled models"): the most accurate one, which
-# predict.py uses, and a quarter-size one fast enough for live video, which webcam.py uses
-BUNDLED_MODELS = {"accurate": ASSETS / "model.pt", "fast": ASSETS / "model_fast.pt"}
 
-
-def model_path(model: str | Path | None) -> Path:
-    """A bundled model's name (``accurate``, ``fast``) or a file; None means ``accurate``."""
-    path = BUNDLED_MODELS.get(str(model or "accurate"), Path(str(model)))
-    if not path.is_file():
-        raise InputFileError(f"{model}: neither a bundled model ({', '.join(BUNDLED_MODELS)}) nor a model file "
-                             "(an exported model.pt or a Lightning .ckpt)")
-    return path
-
-
-def deploy(module: torch.nn.Module, precision: str = "auto") -> bool:
-    """Make a loaded model fast for inference, in place; returns whether it now runs in bf16.
-
-    BatchNorm is folded into the convolutions; on CPUs with native bf16 (``precision='auto'``, as
-    training chooses) the weights are stored in bf16 and channels-last once, so no call casts them.
-    """
-    if precision not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"precision={precision!r}: expected auto, bf16 or fp32")
-    bf16 = precision == "bf16" or (precision == "auto" and best_precision("cpu") == "bf16-mixed")
-    net = fold_batchnorm(module.net)
-    net.to(dtype=torch.bfloat16 if bf16 else torch.float32, memory_format=torch.channels_last)
-    return bf16
+def use_threads(threads: int | None) -> None:
+    """The apps' thread count for classification (1 is fastest for a few faces at a time; None: all cores)."""
+    if threads:
+        torch.set_num_threads(threads)
 
 
 @dataclass
@@ -83,13 +58,10 @@ class Recognizer:
     detector: Callable[[np.ndarray], list[Box]] | None = None
     margin: float = 0.1
     tta: str | None = None
-    threads: int | None = None
     precision: str = "auto"
     module: torch.nn.Module = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.threads:
-            torch.set_num_threads(self.threads)
         self.module = load_model(model_path(self.model))
         self.bf16 = deploy(self.module, self.precision)
         self.detector = self.detector or HaarDetector()
@@ -98,11 +70,14 @@ class Recognizer:
 
     @classmethod
     def from_config(cls, cfg) -> "Recognizer":
-        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, threads, precision)."""
+        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision).
+
+        Thread counts are the application's to set (``cfg.threads``, see fer.predict / fer.webcam), not a
+        library constructor's: they change the whole process."""
         from hydra.utils import instantiate
 
         return cls(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
-                   threads=cfg.threads, precision=cfg.precision)
+                   precision=cfg.precision)
 
     def crop(self, frame: np.ndarray, box: Box) -> np.ndarray:
         x, y, w, h = box

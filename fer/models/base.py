@@ -29,22 +29,3 @@ def feature_size(module: nn.Module, in_channels: int, image_size: int) -> int:
 def conv_bn(in_ch: int, out_ch: int, kernel: int = 3, padding: int | str = 1) -> list[nn.Module]:
     return [nn.Conv2d(in_ch, out_ch, kernel, padding=padding, bias=False), nn.BatchNorm2d(out_ch),
             nn.ReLU(inplace=True)]
-
-
-def fold_batchnorm(module: nn.Module) -> nn.Module:
-    """Fold every BatchNorm2d that directly follows a Conv2d into the conv (inference only, in place).
-
-    An eval-mode BatchNorm is an affine map, so the pair computes the same as one conv with
-    rescaled weights (torch.nn.utils.fusion.fuse_conv_bn_eval); one pass over the activations
-    less per layer makes single-face classification faster.
-    """
-    for child in module.children():
-        fold_batchnorm(child)
-    if isinstance(module, nn.Sequential):
-        layers = list(module)
-        for i in range(len(layers) - 1):
-            conv, norm = layers[i], layers[i + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and not module.training:
-                module[i] = nn.utils.fusion.fuse_conv_bn_eval(conv, norm)
-                module[i + 1] = nn.Identity()
-    return module
