@@ -47,9 +47,12 @@ def true_class(path: Path, root: Path | None) -> str | None:
 
 def prepare_output(output: Path, overwrite: bool) -> Path:
     """A fresh output directory, or an existing one the user allowed to be written into (``overwrite=true``)."""
-    if output.exists() and any(output.iterdir()) and not overwrite:
-        raise InputFileError(f"{output}: output directory exists and is not empty; choose a new output_dir, "
-                             "or pass overwrite=true to replace the files this command writes there")
+    if output.exists() and any(output.iterdir()):
+        if not overwrite:
+            raise InputFileError(f"{output}: output directory exists and is not empty; choose a new output_dir, "
+                                 "or pass overwrite=true to replace the files this command writes there")
+        log.warning("%s exists: writing predictions.csv and annotated/<image>.png into it (overwrite=true); "
+                    "nothing else there is touched", output)
     return output
 
 

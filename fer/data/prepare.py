@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import shutil
 import zipfile
 from collections import Counter
@@ -17,6 +18,7 @@ from fer.data.readers import read_any, safe_members
 from fer.errors import DataError
 from fer.labels import FER2013_CSV_ORDER
 
+log = logging.getLogger(__name__)
 FORMATS = ("folder", "csv", "npz")
 USAGE_OF_SPLIT = {split: usage for usage, split in FER2013_USAGE.items()}
 FOLDER_OF_SPLIT = {"train": "train", "val": "test", "test": "test"}
@@ -105,6 +107,8 @@ def convert(source: str | Path, output: str | Path, format: str, channels: int =
         raise DataError(f"{source}: no such file or directory")
     if source.resolve() == output.resolve() or source.resolve() in output.resolve().parents:
         raise DataError(f"{output}: output would write into the source {source}; choose an output outside it")
+    if format == "folder" and output.is_dir() and any(output.iterdir()):
+        log.warning("%s exists: writing only this conversion's files into it; nothing else there is touched", output)
     if format == "folder" and zipfile.is_zipfile(source):
         return extract_zip(source, output, overwrite)
     arrays = read_any(source, image_size=image_size, channels=channels, skip_corrupt=skip_corrupt)
