@@ -16,40 +16,18 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 from torch.optim.lr_scheduler import ReduceLROnPlateau
-from torchmetrics import MetricCollection
-from torchmetrics.classification import (
-    MulticlassAccuracy,
-    MulticlassConfusionMatrix,
-    MulticlassF1Score,
-    MulticlassPrecision,
-    MulticlassRecall,
-    MulticlassSpecificity,
-)
+from torchmetrics.classification import MulticlassAccuracy
 
 from fer.distill import Teachers
+from fer.metrics import evaluation_metrics
 from fer.models import create_model
 from fer.tta import predict_log_probs
-
-PER_CLASS_METRICS = ("precision", "recall", "f1", "specificity")
-
 
 def plain(value: Any) -> Any:
     """OmegaConf containers -> dicts and lists (checkpoints must hold plain data only)."""
     if isinstance(value, (DictConfig, ListConfig)):
         return OmegaConf.to_container(value, resolve=True)
     return value
-
-
-def evaluation_metrics(num_classes: int) -> MetricCollection:
-    return MetricCollection({
-        "acc": MulticlassAccuracy(num_classes, average="micro"),
-        "f1_macro": MulticlassF1Score(num_classes, average="macro"),
-        "precision": MulticlassPrecision(num_classes, average=None),
-        "recall": MulticlassRecall(num_classes, average=None),
-        "f1": MulticlassF1Score(num_classes, average=None),
-        "specificity": MulticlassSpecificity(num_classes, average=None),
-        "confusion": MulticlassConfusionMatrix(num_classes),
-    })
 
 
 class FERModule(L.LightningModule):
@@ -88,7 +66,7 @@ class FERModule(L.LightningModule):
         self.train_acc = MulticlassAccuracy(len(self.classes), average="micro")
         self.val_metrics = evaluation_metrics(len(self.classes))
         self.test_metrics = evaluation_metrics(len(self.classes))
-        self.confusion: dict[str, Tensor] = {}
+        self.evaluation: dict[str, dict[str, Tensor]] = {}  # the last computed metrics per stage (for reports)
         self.tta = "none"
         self._teachers: Teachers | None = None  # built on the first training step, never saved with the student
         # one image: Lightning's model summary then prints parameters and FLOPs per image
@@ -148,26 +126,29 @@ class FERModule(L.LightningModule):
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
-    def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+    def _evaluate(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         images, labels = batch
-        logits = predict_log_probs(self, images, self.tta)
-        self.log(f"{stage}_loss", self.loss(logits, labels), on_epoch=True, prog_bar=stage == "val", sync_dist=True)
-        getattr(self, f"{stage}_metrics").update(logits, labels)
+        log_probs = predict_log_probs(self, images, self.tta)
+        self.log(f"{stage}_loss", self.loss(log_probs, labels), on_epoch=True, prog_bar=stage == "val",
+                 sync_dist=True)
+        getattr(self, f"{stage}_metrics").update(log_probs, labels)
+        return log_probs
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")
 
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._evaluate(batch, "test")
+    def test_step(self, batch, batch_idx: int) -> dict[str, Tensor]:
+        """The probabilities the metrics scored (with TTA, if set) and the embedding, for the report."""
+        return {"probs": self._evaluate(batch, "test").exp(), "features": self.embed(batch[0])}
 
     def _log_epoch_metrics(self, stage: str) -> None:
         metrics = getattr(self, f"{stage}_metrics")
-        values = metrics.compute()
+        values = {name: value.cpu() for name, value in metrics.compute().items()}
         metrics.reset()
-        self.confusion[stage] = values.pop("confusion").cpu()
-        self.log(f"{stage}_acc", values.pop("acc"), prog_bar=stage == "val")
-        self.log(f"{stage}_f1_macro", values.pop("f1_macro"))
-        self.log_dict({f"{stage}_{name}/{cls}": value[i] for name, value in values.items()
+        self.evaluation[stage] = values
+        self.log(f"{stage}_acc", values["acc"], prog_bar=stage == "val")
+        self.log(f"{stage}_f1_macro", values["f1_macro"])
+        self.log_dict({f"{stage}_{name}/{cls}": values[name][i] for name in ("precision", "recall", "f1", "specificity")
                        for i, cls in enumerate(self.classes)})
 
     def on_validation_epoch_end(self) -> None:
@@ -175,10 +156,6 @@ class FERModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics("test")
-
-    def predict_step(self, batch, batch_idx: int) -> Tensor:
-        images = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return predict_log_probs(self, images, self.tta).exp()
 
     # ------------------------------------------------------------------ set-up
     def on_fit_start(self) -> None:

@@ -17,7 +17,7 @@ from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, legible
 from fer.inference.recognizer import Recognizer, use_threads
 from fer.labels import canonical_name
-from fer.report import per_class_metrics
+from fer.metrics import score_labels
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +110,7 @@ def labelled_summary(truths: list[str], guesses: list[str], classes: list[str]) 
     unknown = sorted(set(truths) - set(classes))
     if unknown:
         raise DataError(f"the input has class folders {unknown} that the model does not know ({classes})")
-    confusion = [[0] * len(classes) for _ in classes]
-    for t, g in zip(truths, guesses):
-        confusion[classes.index(t)][classes.index(g)] += 1
-    return per_class_metrics(confusion, classes)
+    return score_labels(truths, guesses, classes)
 
 
 def format_labelled(metrics: dict) -> str:

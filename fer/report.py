@@ -16,29 +16,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from lightning.pytorch.loggers import TensorBoardLogger  # noqa: E402
 
-
-def per_class_metrics(confusion: np.ndarray, classes: list[str]) -> dict[str, Any]:
-    """Precision, recall, specificity, F1 and support per class (rows = true class), accuracy, macro F1.
-
-    Macro F1 averages over the classes that occur (in truth or prediction), as torchmetrics does.
-    """
-    cm = np.asarray(confusion, dtype=np.float64)
-    tp, support, predicted, total = np.diag(cm), cm.sum(1), cm.sum(0), cm.sum()
-    safe = lambda a, b: np.divide(a, b, out=np.zeros_like(a), where=b > 0)  # noqa: E731
-    precision, recall = safe(tp, predicted), safe(tp, support)
-    negatives = total - support
-    specificity = safe(negatives - (predicted - tp), negatives)
-    f1 = safe(2 * precision * recall, precision + recall)
-    present = (support + predicted) > 0
-    return {
-        "accuracy": float(tp.sum() / total) if total else 0.0,
-        "f1_macro": float(f1[present].mean()) if present.any() else 0.0,
-        "images": int(total),
-        "classes": {c: {"precision": float(precision[i]), "recall": float(recall[i]),
-                        "specificity": float(specificity[i]), "f1": float(f1[i]), "support": int(support[i])}
-                    for i, c in enumerate(classes)},
-        "confusion": cm.astype(int).tolist(),
-    }
+from fer.metrics import classification_report  # noqa: E402
 
 
 def markdown_report(metrics: dict[str, Any], title: str) -> str:
@@ -147,7 +125,7 @@ class ReportCallback(L.Callback):
         keys = ("train_loss_epoch", "train_acc", "val_loss", "val_acc", "val_f1_macro")
         row = {k: float(trainer.callback_metrics[k]) for k in keys if k in trainer.callback_metrics}
         self.history.append({"epoch": trainer.current_epoch, **row})
-        confusion = getattr(pl_module, "confusion", {}).get("val")
+        confusion = getattr(pl_module, "evaluation", {}).get("val", {}).get("confusion")
         for writer in _tensorboards(trainer):
             if confusion is not None:
                 figure = plot_confusion(confusion.numpy(), pl_module.classes, normalize=True)
@@ -158,14 +136,12 @@ class ReportCallback(L.Callback):
         self._test = {"images": [], "labels": [], "probs": [], "features": []}
 
     def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        """Keeps what the test step scored (its probabilities, TTA included) and its embedding: no second pass."""
         images, labels = batch
-        with torch.no_grad():
-            logits_features = pl_module.embed(images)
-            probs = pl_module.net.head(logits_features).float().softmax(1)
         self._test["images"].append((images * 255).round().to(torch.uint8).cpu())
         self._test["labels"].append(labels.cpu())
-        self._test["probs"].append(probs.cpu())
-        self._test["features"].append(logits_features.float().cpu())
+        self._test["probs"].append(outputs["probs"].float().cpu())
+        self._test["features"].append(outputs["features"].float().cpu())
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero or not self._test.get("labels"):
@@ -173,7 +149,7 @@ class ReportCallback(L.Callback):
         data = {k: torch.cat(v).numpy() for k, v in self._test.items()}
         classes = list(pl_module.classes)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        metrics = per_class_metrics(pl_module.confusion["test"].numpy(), classes)
+        metrics = classification_report(pl_module.evaluation["test"], classes)
         (self.output_dir / "report.json").write_text(json.dumps(metrics, indent=2) + "\n")
         (self.output_dir / "report.md").write_text(markdown_report(metrics, "Test report"))
         figures = {

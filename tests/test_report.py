@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from fer.report import per_class_metrics
+from fer.metrics import score_labels
 
 REPORT_FILES = ("report.md", "report.json", "confusion_counts.png", "confusion_normalized.png", "misclassified.png",
                 "curves.png")
@@ -31,15 +31,29 @@ def check_report_agrees_with_metrics(run_dir) -> dict:
     return report
 
 
-def test_per_class_metrics_from_a_known_confusion_matrix():
-    cm = np.array([[8, 2, 0], [1, 3, 0], [0, 0, 0]])
-    report = per_class_metrics(cm, ["a", "b", "c"])
+def test_scores_of_known_predictions_come_from_torchmetrics():
+    truths = ["a"] * 10 + ["b"] * 4
+    guesses = ["a"] * 8 + ["b"] * 2 + ["a"] + ["b"] * 3  # confusion [[8, 2, 0], [1, 3, 0], [0, 0, 0]]
+    report = score_labels(truths, guesses, ["a", "b", "c"])
+    assert report["confusion"] == [[8, 2, 0], [1, 3, 0], [0, 0, 0]] and report["images"] == 14
     assert report["accuracy"] == pytest.approx(11 / 14)
     a = report["classes"]["a"]
     assert (a["precision"], a["recall"], a["specificity"]) == pytest.approx((8 / 9, 0.8, 3 / 4))
     assert report["classes"]["c"] == {"precision": 0, "recall": 0, "specificity": 1.0, "f1": 0, "support": 0}
     f1_a, f1_b = 2 * (8 / 9 * 0.8) / (8 / 9 + 0.8), 2 * (0.6 * 0.75) / (0.6 + 0.75)
     assert report["f1_macro"] == pytest.approx((f1_a + f1_b) / 2)  # class c never occurs: not averaged
+
+
+def test_eval_with_tta_reports_the_probabilities_it_scored(tmp_path, trained_tiny, tiny_sources):
+    from conftest import run_script
+
+    best = json.loads((trained_tiny / "metrics.json").read_text())["best_checkpoint"]
+    run_script("eval.py", f"ckpt_path={best}", f"data.source={tiny_sources['folder']}", "tta=ten_crop",
+               f"hydra.run.dir={tmp_path}")
+    report = json.loads((tmp_path / "report.json").read_text())
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["accuracy"] == pytest.approx(metrics["test_acc"], abs=1e-6) and metrics["tta"] == "ten_crop"
+    assert (tmp_path / "misclassified.png").stat().st_size > 0
 
 
 def test_report_of_a_tiny_run(trained_tiny):

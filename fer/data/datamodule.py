@@ -182,9 +182,6 @@ class FERDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self.eval_dataloader(self.test_split)
 
-    def predict_dataloader(self) -> DataLoader:
-        return self.eval_dataloader("test")
-
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """uint8 -> float [0, 1] on the device; training batches are augmented here, whole.
 
