@@ -21,11 +21,13 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from fer.config import CONFIG_DIR, best_precision
+from fer.errors import ConfigError
 from fer.data.datamodule import FERDataModule
 from fer.data.readers import read_folder
 from fer.models import create_model, list_models
 
-AUGMENT_PRESETS = ("none", "shift_flip", "seed004", "seed002", "strong")
+AUGMENT_PRESETS = ("none", "shift_flip", "crop_flip", "rotate_shear_zoom_flip", "rotate_zoom_flip_brightness",
+                   "crop_flip_rotate_erase")
 FER2013_TRAIN_IMAGES = 28_709
 
 
@@ -291,7 +293,8 @@ def run(source: Path | None, quick: bool, sections: tuple[str, ...] = SECTIONS) 
     """Measure the chosen ``sections`` (all by default); ``quick`` trades precision for seconds."""
     unknown = set(sections) - set(SECTIONS)
     if unknown:
-        raise ValueError(f"unknown benchmark section(s) {sorted(unknown)}; expected some of {SECTIONS}")
+        raise ConfigError(f"sections={list(sections)}: unknown section(s) {sorted(unknown)}; expected some of "
+                          f"{list(SECTIONS)}")
     report = {"machine": machine(), "quick": quick}
     report["matmul_gflops"] = ceiling = matmul_ceiling(1024 if quick else 2048)
     if source is not None and "data" in sections:

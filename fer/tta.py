@@ -2,7 +2,7 @@
 
 ``flip`` averages a face with its mirror image. ``ten_crop`` pads the face by ``padding`` pixels
 (black, as the training crop pads) and averages the four corner crops, the centre crop and
-their mirrors at the original size: the shifts the ``crop_flip`` / ``strong`` augmentation
+their mirrors at the original size: the shifts the ``crop_flip`` / ``crop_flip_rotate_erase`` augmentation
 trained the model on, so no view is out of distribution.
 """
 

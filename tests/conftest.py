@@ -70,7 +70,7 @@ def tiny_folder(tmp_path) -> Path:
 
 def run_script(script: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """scripts/<script> run as a user runs it, from the repository root."""
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}  # this checkout's fer
     result = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=600)
     if check and result.returncode != 0:

@@ -133,6 +133,12 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("export.py", ["ckpt_path={f}/garbage.ckpt", "output={f}/x2.pt"], "not a model file"),
     ("export.py", ["ckpt_path={f}/run/checkpoints/last.ckpt", "output={f}/exported.pt"], "exported.pt: exists"),
     ("export.py", ["ckpt_path={f}/model.pt", "output={f}/model.pt", "overwrite=true"], "is the checkpoint"),
+    # the developer tools take the same front door
+    ("compare.py", ["root={f}/full_dir"], "no metrics.json under it"),
+    ("compare.py", ["sort=test_acc"], "root="),
+    ("bench.py", ["quick=true", "sections=[gpu]", "output={f}/b.json"], "unknown section(s) ['gpu']"),
+    ("make_emoji.py", ["font={f}/nowhere.ttf", "output={f}/emoji"], "nowhere.ttf: not found"),
+    ("make_emoji.py", ["colour=red"], "colour"),
 ]
 
 

@@ -1,8 +1,9 @@
-"""bench.py --quick measures every section and reports positive numbers (speed itself is never asserted)."""
+"""bench.py quick=true measures every section and reports positive numbers (speed itself is never asserted)."""
 
 import json
 
-from conftest import run_script
+from conftest import REPO, run_script
+from fer.bench import AUGMENT_PRESETS
 from fer.config import best_precision
 
 
@@ -16,12 +17,12 @@ def _numbers(tree):
 
 def test_bench_quick_writes_every_section(tmp_path, fer2013_zip):
     out = tmp_path / "bench.json"
-    result = run_script("bench.py", "--quick", f"--source={fer2013_zip}", f"--output={out}")
+    result = run_script("bench.py", "quick=true", f"source={fer2013_zip}", f"output={out}")
     report = json.loads(out.read_text())
     for section in ("machine", "matmul_gflops", "cache_build", "loader_images_per_s", "training", "inference_ms",
                     "pipeline"):
         assert report[section], section
-    assert set(report["loader_images_per_s"]) == {"none", "shift_flip", "seed004", "seed002", "strong"}
+    assert set(report["loader_images_per_s"]) == set(AUGMENT_PRESETS) == {p.stem for p in (REPO / "conf" / "augment").glob("*.yaml")}
     row = report["training"]["baseline_cnn@64"]
     native = best_precision("cpu") == "bf16-mixed"  # bf16 is measured (and shown) only where the CPU has it
     assert {"fp32", "fp32+channels_last"} <= set(row) and ({"bf16", "bf16+channels_last"} <= set(row)) == native
@@ -36,5 +37,5 @@ def test_bench_quick_writes_every_section(tmp_path, fer2013_zip):
 
 def test_pipeline_is_timed_on_a_frame_with_a_face_even_without_a_dataset(tmp_path):
     out = tmp_path / "bench.json"
-    run_script("bench.py", "--quick", "--sections=pipeline", f"--output={out}")
+    run_script("bench.py", "quick=true", "sections=[pipeline]", f"output={out}")
     assert json.loads(out.read_text())["pipeline"]["faces_in_frame"] == 1  # the bundled test face

@@ -69,10 +69,8 @@ def test_report_of_a_real_short_fer2013_run(real_short_run):
 
 def test_compare_script_tables_every_run_sorted_by_a_metric(tmp_path, trained_tiny):
     import shutil
-    import subprocess
-    import sys
 
-    from conftest import REPO
+    from conftest import run_script
 
     for name, acc in (("good", 2.0), ("bad", -1.0)):  # around any real score
         (tmp_path / name).mkdir()
@@ -80,8 +78,7 @@ def test_compare_script_tables_every_run_sorted_by_a_metric(tmp_path, trained_ti
         (tmp_path / name / "metrics.json").write_text(json.dumps({**metrics, "test_f1_macro": acc}))
     shutil.copy(trained_tiny / "metrics.json", tmp_path / "metrics.json")
     plot = tmp_path / "hours.png"
-    out = subprocess.run([sys.executable, str(REPO / "scripts" / "compare.py"), str(tmp_path), "--sort",
-                          "test_f1_macro", "--plot", str(plot)], capture_output=True, text=True, check=True).stdout
+    out = run_script("compare.py", f"root={tmp_path}", "sort=test_f1_macro", f"plot={plot}").stdout
     rows = [line for line in out.splitlines() if line.startswith("| ") and "run" not in line]
     assert [r.split("|")[1].strip() for r in rows] == ["good", ".", "bad"]
     assert (tmp_path / "comparison.md").read_text().strip() in out
