@@ -235,10 +235,12 @@ def face_scene(source: Path | None, width: int, height: int) -> np.ndarray:
         with zipfile.ZipFile(source) as archive:
             name = next(n for n in sorted(archive.namelist()) if "/happy/PrivateTest_" in n)
             face = cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_COLOR)
+        side = height * 5 // 12  # the crop is all face
     else:
         face = cv2.imread(str(TEST_FACE), cv2.IMREAD_COLOR)
-    side = height * 5 // 12
-    frame[height // 4: height // 4 + side, width // 3: width // 3 + side] = \
+        side = height * 4 // 5  # a portrait: the face is about 150 px tall at 640x480, as at a webcam
+    top, left = (height - side) // 2, width // 3
+    frame[top: top + side, left: left + side] = \
         cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
     return frame
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -88,7 +89,7 @@ class ProgressBar(callbacks.TQDMProgressBar):
 def eta_line(done: int, total: int | None, seconds: list[float], early_stopping: bool = False) -> str:
     """``epoch 1/40: 112 s (train + val); whole run about 1 h 15 min, about 1 h 13 min left``."""
     last = seconds[-1]
-    typical = sorted(seconds)[len(seconds) // 2]  # the median: the first epoch also pays for warm-up
+    typical = statistics.median_low(seconds)  # not the mean: the first epoch also pays for warm-up
     line = f"epoch {done}/{total}: {last:.0f} s (train + val)" if total and total > 0 else f"epoch {done}: {last:.0f} s"
     if total and total > done:
         left = typical * (total - done)
