@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
 from fer.config import CONFIG_DIR, best_precision
@@ -82,13 +83,20 @@ def cache_build(source: Path) -> dict:
     return {"cold_seconds": cold, "warm_load_seconds": warm, "images": len(dm.arrays)}
 
 
+def composed(config: str, overrides: list[str] | None = None):
+    """A config of this project as its script would compose it (inside scripts/bench.py's own Hydra run, too)."""
+    if GlobalHydra.instance().is_initialized():
+        return compose(config, overrides=overrides or [])
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose(config, overrides=overrides or [])
+
+
 def loader_throughput(source: Path, batches: int, batch_size: int = 128) -> dict:
     """Augmented training images per second served by the DataModule, per augmentation preset."""
     result = {}
     for preset in AUGMENT_PRESETS:
-        with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-            cfg = compose("train", overrides=["paths.output_dir=unused", f"augment={preset}",
-                                              f"data.source={source}", f"data.batch_size={batch_size}"])
+        cfg = composed("train", ["paths.output_dir=unused", f"augment={preset}", f"data.source={source}",
+                                 f"data.batch_size={batch_size}"])
         dm = instantiate(cfg.data)
         dm.setup()
         dm.trainer = SimpleNamespace(training=True, global_step=0, global_rank=0, world_size=1)  # a training loop
@@ -248,19 +256,13 @@ def face_scene(source: Path | None, width: int, height: int) -> np.ndarray:
 def pipeline_latency(source: Path | None, repeats: int) -> dict:
     """Haar detection (photo and live presets) at 640x480 and 1280x720, and the whole webcam frame
     (detect + classify + draw) at 640x480 with the webcam's own configuration."""
-    from hydra import compose, initialize_config_dir
-    from hydra.utils import instantiate
-
-    from fer.config import CONFIG_DIR
     from fer.inference.emoji import load_emoji
     from fer.inference.overlay import draw_faces
     from fer.inference.model import BUNDLED_MODELS
     from fer.inference.recognizer import Recognizer
 
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        webcam = compose("webcam")
-        detectors = {name: instantiate(compose("webcam", overrides=[f"detector={name}"]).detector)
-                     for name in ("haar", "haar_fast")}
+    webcam = composed("webcam")
+    detectors = {name: instantiate(composed("webcam", [f"detector={name}"]).detector) for name in ("haar", "haar_fast")}
     result = {}
     for width, height in ((640, 480), (1280, 720)):
         frame = face_scene(source, width, height)
