@@ -22,6 +22,13 @@ FER2013_COUNTS = {  # DESIGN.md: class -> (train, PublicTest, PrivateTest)
 }
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test that reads the real FER-2013 is ``slow``: ``pytest -m "not slow"`` is the fast subset."""
+    for item in items:
+        if "fer2013_zip" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def fer2013_zip() -> Path:
     if not FER2013_ZIP.is_file():
