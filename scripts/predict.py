@@ -4,7 +4,7 @@ import sys
 
 from fer.cli import app
 from fer.errors import DataError
-from fer.predict import format_labelled, predict
+from fer.apps.predict import format_labelled, predict
 
 
 @app("predict")

@@ -1,7 +1,7 @@
 """Live emotions: python scripts/webcam.py [source=0|<video>|<folder>] [headless=true output=<file.mp4>]"""
 
 from fer.cli import app
-from fer.webcam import run
+from fer.apps.webcam import run
 
 
 @app("webcam")

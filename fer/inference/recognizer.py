@@ -72,7 +72,7 @@ class Recognizer:
     def from_config(cls, cfg) -> "Recognizer":
         """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision).
 
-        Thread counts are the application's to set (``cfg.threads``, see fer.predict / fer.webcam), not a
+        Thread counts are the application's to set (``cfg.threads``, see fer.apps), not a
         library constructor's: they change the whole process."""
         from hydra.utils import instantiate
 
