@@ -9,6 +9,7 @@ import statistics
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -26,19 +27,29 @@ class ModelCheckpoint(callbacks.ModelCheckpoint):
         return super().format_checkpoint_name(metrics, *args, **kwargs)
 
 
-class InterruptCheckpoint(callbacks.OnExceptionCheckpoint):
-    """Lightning's checkpoint-on-exception, made exact for Ctrl-C.
+class InterruptCheckpoint(callbacks.Checkpoint):
+    """A checkpoint when a run is interrupted (Ctrl-C, SIGTERM, an error), exact for Ctrl-C.
 
     Lightning stops a run on SIGTERM after the batch in progress, so the checkpoint written then holds
     whole batches. A Ctrl-C, though, lands wherever the program happens to be, perhaps inside an
     optimiser step; here the first one asks the run to stop before the next batch instead, so
-    ``resume=<run>`` continues exactly. A second Ctrl-C stops at once.
+    ``resume=<run>`` continues exactly. A second Ctrl-C stops at once. (Lightning's own
+    OnExceptionCheckpoint also makes every fresh ``fit`` look for a ``last`` checkpoint to resume from,
+    silently; a fresh run here starts fresh, and resuming is asked for by ``resume=<run>``.)
     """
 
     def __init__(self, dirpath: str, filename: str = "interrupted") -> None:
-        super().__init__(dirpath, filename)
+        self.path = Path(dirpath) / f"{filename}.ckpt"
         self._asked = False
         self._previous_handler = None
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        trainer.save_checkpoint(self.path)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """A run that ends normally leaves no interrupted checkpoint behind (a resumed one, its old one)."""
+        if stage == "fit" and trainer.is_global_zero:
+            self.path.unlink(missing_ok=True)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if threading.current_thread() is threading.main_thread():

@@ -109,11 +109,13 @@ def test_resume_after_sigkill_mid_epoch_reaches_the_same_end_state(tmp_path, tin
     assert metrics["seconds_per_epoch"] == pytest.approx(metrics["train_seconds"] / 3)
 
 
-def test_sigterm_in_the_first_epoch_leaves_a_checkpoint_that_resumes_exactly(tmp_path, tiny_sources, whole_run):
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])  # a kill, and Ctrl-C
+def test_an_interruption_in_the_first_epoch_leaves_a_checkpoint_that_resumes_exactly(tmp_path, tiny_sources,
+                                                                                     whole_run, signal_name):
     run = tmp_path / "cut"
     stopped = run_script("train.py", *RESUMABLE, f"data.source={tiny_sources['folder']}", f"hydra.run.dir={run}",
                          "+callbacks.kill._target_=killer.KillAtStep", "+callbacks.kill.step=5",
-                         "+callbacks.kill.signal_name=SIGTERM", check=False)
+                         f"+callbacks.kill.signal_name={signal_name}", check=False)
     assert stopped.returncode != 0 and not (run / "checkpoints" / "last.ckpt").exists()
     interrupted = torch.load(run / "checkpoints" / "interrupted.ckpt", weights_only=True)
     assert interrupted["global_step"] == 5 and interrupted["epoch"] == 0
