@@ -1,4 +1,4 @@
-"""Export a checkpoint to one small file: python scripts/export.py ckpt_path=<ckpt> output=<model.pt> [command="..."]"""
+"""Export a checkpoint to one small file: python scripts/export.py ckpt_path=<ckpt> output=<model.pt> ['command="..."']"""
 
 from fer.cli import app
 from fer.inference.model import export_run_checkpoint
