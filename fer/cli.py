@@ -23,7 +23,12 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from fer.config import CONFIG_DIR
+from fer.data.arrays import SPLITS
+from fer.data.prepare import FORMATS
+from fer.data.sampling import BALANCE_STRATEGIES
 from fer.errors import ConfigError, UserError
+from fer.inference.model import PRECISIONS
+from fer.tta import TTA_MODES
 
 # ---------------------------------------------------------------------------------------------- values
 # (config key, what is allowed, test). One table for every script: a key a script's config does not
@@ -41,7 +46,8 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("data.balance.per_class", "an integer >= 1", _INT, lambda v: v >= 1),
     ("trainer.max_epochs", "an integer >= 1 (or -1: no limit)", _INT, lambda v: v >= 1 or v == -1),
     ("trainer.min_epochs", "an integer >= 0", _INT, lambda v: v >= 0),
-    ("trainer.devices", "an integer >= 1 or 'auto'", _INT, lambda v: v >= 1),
+    ("trainer.devices", "an integer >= 1 or 'auto'", (int, str),
+     lambda v: v == "auto" or isinstance(v, int) and v >= 1),
     ("module.optimizer.lr", "a number > 0 and <= 10", _NUM, lambda v: 0 < v <= 10),
     ("module.optimizer.weight_decay", "a number >= 0", _NUM, lambda v: v >= 0),
     ("module.label_smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
@@ -56,12 +62,12 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("image_size", "an integer from 8 to 1024", _INT, lambda v: 8 <= v <= 1024),
     ("channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),
 ]
-CHOICES: dict[str, tuple[Any, ...]] = {
-    "split": ("train", "val", "test"),
-    "tta": (None, "none", "flip", "ten_crop"),
-    "precision": ("auto", "bf16", "fp32"),
-    "format": ("folder", "csv", "npz"),
-    "data.balance.strategy": ("none", "loss_weights", "weighted_sampler", "oversample"),
+CHOICES: dict[str, tuple[Any, ...]] = {  # each the tuple its consumer checks against, not a copy
+    "split": SPLITS,
+    "tta": (None, *TTA_MODES),
+    "precision": PRECISIONS,
+    "format": FORMATS,
+    "data.balance.strategy": BALANCE_STRATEGIES,
 }
 
 
@@ -76,8 +82,6 @@ def check_config(cfg: DictConfig) -> None:
         if value is None or isinstance(value, str) and value.startswith("${"):
             continue
         if isinstance(value, bool) or not isinstance(value, types) or not test(value):
-            if key == "trainer.devices" and value == "auto":
-                continue
             raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
     for key, allowed in CHOICES.items():
         value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)

@@ -22,6 +22,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # the models that ship inside the package (README, "Bundled models"): the most accurate one, which
 # predict.py uses, and a quarter-size one fast enough for live video, which webcam.py uses
 BUNDLED_MODELS = {"accurate": ASSETS / "model.pt", "fast": ASSETS / "model_fast.pt"}
+PRECISIONS = ("auto", "bf16", "fp32")  # of deploy(): auto = bf16 where the CPU runs it natively
 
 
 def export_checkpoint(checkpoint: str | Path, output: str | Path, metadata: dict | None = None) -> Path:
@@ -119,7 +120,7 @@ def deploy(module: torch.nn.Module, precision: str = "auto") -> bool:
     BatchNorm is folded into the convolutions; on CPUs with native bf16 (``precision='auto'``, as
     training chooses) the weights are stored in bf16 and channels-last once, so no call casts them.
     """
-    if precision not in ("auto", "bf16", "fp32"):
+    if precision not in PRECISIONS:
         raise ConfigError(f"precision={precision!r}: expected auto, bf16 or fp32")
     bf16 = precision == "bf16" or (precision == "auto" and best_precision("cpu") == "bf16-mixed")
     net = fold_batchnorm(module.net)
