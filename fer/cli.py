@@ -27,7 +27,8 @@ from fer.data.arrays import SPLITS
 from fer.data.prepare import FORMATS
 from fer.data.sampling import BALANCE_STRATEGIES
 from fer.errors import ConfigError, UserError
-from fer.inference.model import PRECISIONS
+from fer.inference.model import EXPORT_FORMATS, PRECISIONS
+from fer.inference.recognizer import BACKENDS
 from fer.tta import TTA_MODES
 
 # ---------------------------------------------------------------------------------------------- values
@@ -66,12 +67,14 @@ CHOICES: dict[str, tuple[Any, ...]] = {  # each the tuple its consumer checks ag
     "split": SPLITS,
     "tta": (None, *TTA_MODES),
     "precision": PRECISIONS,
-    "format": FORMATS,
+    "backend": BACKENDS,
+    "prepare_data:format": FORMATS,  # <config>: scopes a key that means different things in two scripts
+    "export:format": EXPORT_FORMATS,
     "data.balance.strategy": BALANCE_STRATEGIES,
 }
 
 
-def check_config(cfg: DictConfig) -> None:
+def check_config(cfg: DictConfig, config_name: str = "") -> None:
     """Every user-settable number and choice, against RULES and CHOICES; raises ConfigError naming the key."""
     missing = _missing_keys(cfg)
     if missing:
@@ -83,7 +86,10 @@ def check_config(cfg: DictConfig) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, types) or not test(value):
             raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
-    for key, allowed in CHOICES.items():
+    for scoped_key, allowed in CHOICES.items():
+        scope, _, key = scoped_key.rpartition(":")
+        if scope and scope != config_name:
+            continue
         value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
         if value not in allowed and not (value is None and None in allowed) and key in _keys(cfg, key):
             raise ConfigError(f"{key}={value!r} is not one of {[a for a in allowed if a is not None]}")
@@ -139,7 +145,7 @@ def precheck(config_name: str, overrides: list[str]) -> None:
             del cfg["hydra"]
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(str(err).splitlines()[0]) from err
-    check_config(cfg)
+    check_config(cfg, config_name)
     if record and run_dir and (Path(run_dir) / record / "config.yaml").is_file():
         raise ConfigError(f"hydra.run.dir={run_dir} already holds a run (its {record}/config.yaml would be replaced); "
                           f"continue it with resume={run_dir}, or choose a new directory")

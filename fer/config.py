@@ -9,7 +9,10 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+# an installed package carries its configs as fer/conf; a checkout keeps them at the top, beside fer/
+_PACKAGE = Path(__file__).resolve().parent
+CONFIG_DIR = str(next((d for d in (_PACKAGE / "conf", _PACKAGE.parent / "conf") if (d / "train.yaml").is_file()),
+                      _PACKAGE / "conf"))
 
 
 def best_precision(accelerator: str = "cpu") -> str:

@@ -38,7 +38,9 @@ class FERModule(L.LightningModule):
             built through the registry and sized here from ``preprocessing``.
         preprocessing: ``image_size``, ``channels``, ``classes`` of the training data (from the DataModule).
         optimizer / scheduler: Hydra partial configs; the scheduler learns its length from the trainer.
-        mean / std: input normalisation, part of the model so inference cannot forget it.
+        mean / std: input normalisation, part of the model so inference cannot forget it. No defaults here:
+            conf/module/default.yaml is their one source, and exported files carry their own.
+        channels_last: train in the channels-last memory format (faster convolutions on CPUs with oneDNN).
         class_weights: per-class loss weights (``balance=loss_weights``), or None.
         distill: ``teachers`` (model files or bundled names), ``temperature``, ``weight`` of the soft-target
             loss (``distill=`` config group, fer.distill); None trains on the labels alone.
@@ -47,9 +49,9 @@ class FERModule(L.LightningModule):
     eval, not saved) averages validation and test predictions over flipped or ten-crop views.
     """
 
-    def __init__(self, model: dict, preprocessing: dict, optimizer: dict, scheduler: dict | None = None,
-                 label_smoothing: float = 0.0, class_weights: list[float] | None = None, mean: float = 0.5,
-                 std: float = 0.25, channels_last: bool = True, distill: dict | None = None) -> None:
+    def __init__(self, model: dict, preprocessing: dict, optimizer: dict, *, mean: float, std: float,
+                 channels_last: bool, scheduler: dict | None = None, label_smoothing: float = 0.0,
+                 class_weights: list[float] | None = None, distill: dict | None = None) -> None:
         model, preprocessing, optimizer, scheduler, class_weights, distill = (
             plain(model), plain(preprocessing), plain(optimizer), plain(scheduler), plain(class_weights),
             plain(distill))

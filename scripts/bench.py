@@ -1,9 +1,11 @@
-"""Measure speed on this machine: python scripts/bench.py [quick=true] [source=fer2013.zip] [sections=[inference,pipeline]]"""
+"""Measure speed on this machine: python scripts/bench.py [quick=true] [source=fer2013.zip] [sections=[inference,pipeline]]
+
+The measurements live in scripts/benchmarks/ (tooling of this repository, not part of the fer package)."""
 
 import json
 from pathlib import Path
 
-from fer.bench import markdown, run
+from benchmarks import markdown, run
 from fer.cli import app
 
 

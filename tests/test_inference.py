@@ -71,6 +71,26 @@ def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states
     assert correct / len(faces) == pytest.approx(stated, abs=0.005)
 
 
+def all_probabilities(recognizer: Recognizer, faces) -> np.ndarray:
+    return np.concatenate([recognizer.classify([face for _, face in faces[i:i + 512]])
+                           for i in range(0, len(faces), 512)])
+
+
+@pytest.mark.parametrize("name", BUNDLED_MODELS)
+def test_onnx_runtime_agrees_with_pytorch_on_every_privatetest_face(fer2013_zip, name):
+    """The ONNX copy (exported on demand into the cache) against PyTorch in fp32: the same graph, the same
+    numbers up to float rounding; and against the default bf16 path, the same label on >= 99.5%."""
+    pytest.importorskip("onnxruntime", reason="ONNX Runtime is the optional extra fer[onnx]")
+    faces = list(fer2013_faces(fer2013_zip))
+    onnx = all_probabilities(Recognizer(model=name, detector=WholeImage(), backend="onnxruntime"), faces)
+    fp32 = all_probabilities(Recognizer(model=name, detector=WholeImage(), precision="fp32"), faces)
+    default = all_probabilities(Recognizer(model=name, detector=WholeImage()), faces)
+    assert len(onnx) == 3589
+    assert np.abs(onnx - fp32).max() < 1e-4
+    assert (onnx.argmax(1) == fp32.argmax(1)).mean() >= 0.9995
+    assert (onnx.argmax(1) == default.argmax(1)).mean() >= 0.995
+
+
 def test_a_model_that_is_neither_bundled_nor_a_file_is_named_in_the_error():
     with pytest.raises(FileNotFoundError, match="fastest: neither a bundled model \\(accurate, fast\\)"):
         Recognizer(model="fastest")
@@ -131,6 +151,33 @@ def test_webcam_headless_on_a_video_writes_a_playable_video_and_a_row_per_face_p
         rows = list(csv.DictReader(handle))
     # mp4v compression can cost the cascade a face now and then; nearly every frame keeps its one face
     assert len(rows) >= 0.9 * len(frames) and len({r["frame"] for r in rows}) == len(rows)
+
+
+def moving_face_video(fer2013_zip, frames: int = 60) -> list[np.ndarray]:
+    """A FER-2013 face the cascade finds, drifting across a 640x480 frame and growing, 6 px a frame."""
+    detector = HaarDetector(min_size=60, scale_factor=1.2)
+    for _, face in fer2013_faces(fer2013_zip, per_class=3):
+        video = [scene(face, 40 + 6 * i, 60 + 2 * i, side=170 + i, seed=0) for i in range(frames)]
+        if len(detector(video[0])) == 1:
+            return video
+    pytest.fail("no FER-2013 face found by the cascade")
+
+
+def test_following_faces_loses_none_that_whole_frame_detection_finds(fer2013_zip):
+    from fer.inference.detectors import TrackingDetector
+    from fer.inference.smoothing import iou
+
+    video = moving_face_video(fer2013_zip)
+    every_frame = HaarDetector(min_size=60, scale_factor=1.2)
+    following = TrackingDetector(HaarDetector(min_size=60, scale_factor=1.2), full_every=10)
+    found_both = 0
+    for frame in video:
+        reference, followed = every_frame(frame), following(frame)
+        for box in reference:
+            assert any(iou(box, other) >= 0.5 for other in followed), "a face the whole-frame search finds was lost"
+            found_both += 1
+    assert found_both >= 0.9 * len(video)
+    assert following.full_searches <= len(video) // 5  # most frames searched only near the face
 
 
 def test_tracker_smooths_each_face_and_keeps_its_identity():

@@ -10,6 +10,7 @@ from hydra import compose, initialize_config_dir
 
 from conftest import REPO, SHORT, compose_train, run_script, write_image_tree
 from fer.config import CONFIG_DIR
+from fer.errors import InputFileError
 from fer.models import list_models
 from fer.module import FERModule
 from fer.train import train
@@ -254,10 +255,10 @@ def test_schedulers_and_loggers_run_a_real_short_training(tmp_path, tiny_sources
 
 
 def test_export_then_load_predicts_like_the_checkpoint(tmp_path, trained_tiny, tiny_sources):
-    from fer.inference.model import export_run_checkpoint, load_model
+    from fer.inference.model import export_model, load_model
 
     best = json.loads((trained_tiny / "metrics.json").read_text())["best_checkpoint"]
-    path, metadata = export_run_checkpoint(best, tmp_path / "model.pt", command="pytest")
+    path, metadata = export_model(best, tmp_path / "model.pt", command="pytest")
     blob = torch.load(path, weights_only=True)
     assert blob["model"] == {"name": "baseline_cnn", "dropout": 0.5} and blob["metadata"]["command"] == "pytest"
     assert metadata["test_acc"] == json.loads((trained_tiny / "metrics.json").read_text())["test_acc"]
@@ -267,3 +268,20 @@ def test_export_then_load_predicts_like_the_checkpoint(tmp_path, trained_tiny, t
         exported = load_model(path)(x).softmax(1)
     assert (exported - expected).abs().max() < 5e-3  # fp16 weights: probabilities agree to a few 1e-3
     assert torch.equal(exported.argmax(1), expected.argmax(1))
+
+
+def test_onnx_export_runs_in_onnxruntime_like_the_checkpoint(tmp_path, trained_tiny):
+    pytest.importorskip("onnxruntime", reason="ONNX Runtime is the optional extra fer[onnx]")
+    from fer.inference.model import export_model, load_model
+    from fer.inference.onnx import OnnxModel
+
+    best = json.loads((trained_tiny / "metrics.json").read_text())["best_checkpoint"]
+    path, _ = export_model(best, tmp_path / "model.onnx", format="onnx", command="pytest")
+    runtime = OnnxModel(path, threads=1)
+    assert runtime.preprocessing == load_model(best).preprocessing and runtime.metadata["command"] == "pytest"
+    x = torch.rand(5, 1, 48, 48)  # a batch size the export never saw
+    with torch.no_grad():
+        expected = load_model(best)(x).softmax(1)
+    assert (runtime(x).softmax(1) - expected).abs().max() < 1e-4  # fp32 both: the same numbers
+    with pytest.raises(InputFileError, match="exists"):
+        export_model(best, path, format="onnx")

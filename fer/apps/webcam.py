@@ -9,11 +9,10 @@ from pathlib import Path
 import cv2
 from omegaconf import DictConfig
 
-from fer.inference.emoji import load_emoji
-from fer.inference.overlay import draw_faces, draw_fps
-from fer.inference.recognizer import Recognizer, use_threads
-from fer.inference.smoothing import FaceTracker
 from fer.errors import SourceError
+from fer.inference.emoji import load_emoji
+from fer.inference.live import LiveStream
+from fer.inference.recognizer import Recognizer, use_threads
 from fer.inference.video import FrameSource, HeadlessSink
 
 log = logging.getLogger(__name__)
@@ -36,19 +35,13 @@ def run(cfg: DictConfig) -> dict:
     source = FrameSource(cfg.source)  # first: a missing camera should not wait for a model to load
     use_threads(cfg.threads)
     recognizer = Recognizer.from_config(cfg)
-    emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
-    tracker = FaceTracker(alpha=cfg.smoothing)
+    stream = LiveStream(recognizer, emoji=load_emoji(cfg.emoji_dir, recognizer.classes), smoothing=cfg.smoothing)
     sink = HeadlessSink(cfg.output, source.fps, recognizer.classes, source=cfg.source, overwrite=cfg.overwrite) \
         if cfg.headless else None
-    frames, started, fps, paused = 0, time.perf_counter(), 0.0, False
+    frames, started, paused = 0, time.perf_counter(), False
     try:
         for frame in source:
-            tick = time.perf_counter()
-            faces = tracker.update(recognizer(frame))
-            draw_faces(frame, faces, emoji)
-            fps = 0.9 * fps + 0.1 / max(time.perf_counter() - tick, 1e-6) if frames else 1 / max(
-                time.perf_counter() - tick, 1e-6)
-            draw_fps(frame, fps)
+            faces = stream(frame)
             frames += 1
             if sink is not None:
                 sink.write(frame, faces)

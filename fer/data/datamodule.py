@@ -52,14 +52,13 @@ class FERDataModule(L.LightningDataModule):
                  balance: dict | None = None, skip_corrupt: bool = False, cache_dir: str | Path | None = None,
                  num_workers: int = 0, seed: int = 0, test_split: str = "test", subset: float | None = None) -> None:
         super().__init__()
-        balance = dict(balance or {})
         self.save_hyperparameters(ignore=["reader", "augment", "mix"])
         self.source, self.reader = Path(source), reader
         self.image_size, self.channels = image_size, channels
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.augment, self.mix = augment, mix
-        self.balance = {"strategy": "none", "per_class": None, **balance}
+        self.balance = dict(balance or {})  # BalancedBatchSampler's arguments (its defaults: no balancing)
         self.test_split = test_split
         self.skip_corrupt, self.cache_dir, self.num_workers = skip_corrupt, cache_dir, num_workers
         self.arrays: FaceArrays | None = None
@@ -122,7 +121,7 @@ class FERDataModule(L.LightningDataModule):
 
     def loss_weights(self) -> list[float] | None:
         """Class weights for the loss when balancing by loss weights, else None."""
-        return self.class_weights() if self.balance["strategy"] == "loss_weights" else None
+        return self.class_weights() if self.balance.get("strategy") == "loss_weights" else None
 
     def preprocessing(self) -> dict[str, Any]:
         """What inference must repeat: saved with the weights, read back by fer.inference."""
@@ -157,8 +156,7 @@ class FERDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         data = self.split_tensors("train")
         replicas, rank = self._replicas()
-        sampler = BalancedBatchSampler(data.labels.numpy(), self.batch_size,
-                                       strategy=self.balance["strategy"], per_class=self.balance["per_class"],
+        sampler = BalancedBatchSampler(data.labels.numpy(), self.batch_size, **self.balance,
                                        seed=self.sample_seed, num_replicas=replicas, rank=rank)
         sampler.skip = self._batches_done_in_resumed_epoch()
         return self._loader(data, sampler)

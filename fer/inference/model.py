@@ -25,35 +25,49 @@ BUNDLED_MODELS = {"accurate": ASSETS / "model.pt", "fast": ASSETS / "model_fast.
 PRECISIONS = ("auto", "bf16", "fp32")  # of deploy(): auto = bf16 where the CPU runs it natively
 
 
+EXPORT_FORMATS = ("pt", "onnx")  # fer's own file (PyTorch, fp16 weights) or ONNX (fp32, for ONNX Runtime)
+
+
 def export_checkpoint(checkpoint: str | Path, output: str | Path, metadata: dict | None = None) -> Path:
     """Lightning checkpoint (or an exported model) -> exported model (fp16 weights: half the size, same predictions
     to ~1e-3)."""
-    module = load_model(checkpoint)
+    return write_model_file(load_model(checkpoint), Path(output), metadata or {})
+
+
+def write_model_file(module: FERModule, output: Path, metadata: dict) -> Path:
     state = {k: v.half() if v.is_floating_point() else v for k, v in module.net.state_dict().items()}
-    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": EXPORT_FORMAT, "model": module.model_spec, "preprocessing": module.preprocessing,
-                "state_dict": state, "metadata": metadata or {}}, output)
+                "state_dict": state, "metadata": metadata}, output)
     return output
 
 
-def export_run_checkpoint(checkpoint: str | Path, output: str | Path, command: str | None = None,
-                          overwrite: bool = False) -> tuple[Path, dict]:
-    """A run's checkpoint -> exported model, its metadata the run's metrics.json (beside checkpoints/) and ``command``.
+def export_model(model: str | Path, output: str | Path, format: str = "pt", command: str | None = None,
+                 overwrite: bool = False) -> tuple[Path, dict]:
+    """A run's checkpoint, an exported model.pt or a bundled model's name -> a model.pt or an .onnx file.
 
-    An existing ``output`` is kept unless ``overwrite``; the checkpoint is checked before anything is written.
+    The metadata (what the model scored, how it was made) is the model file's own, else the run's
+    metrics.json beside checkpoints/, plus ``command``. An existing ``output`` is kept unless
+    ``overwrite``; the source is read and checked before anything is written.
     """
-    checkpoint, output = Path(checkpoint), Path(output)
+    if format not in EXPORT_FORMATS:
+        raise ConfigError(f"format={format!r}: expected one of {EXPORT_FORMATS}")
+    source, output = model_path(model), Path(output)
     if output.exists() and not overwrite:
         raise InputFileError(f"{output}: exists; choose another output, or pass overwrite=true to replace it")
-    if output.resolve() == checkpoint.resolve():
-        raise InputFileError(f"{output}: is the checkpoint being exported; choose another output")
-    metrics_file = checkpoint.parent.parent / "metrics.json"
-    metadata = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    if output.resolve() == source.resolve():
+        raise InputFileError(f"{output}: is the model being exported; choose another output")
+    module = load_model(source)
+    metrics_file = source.parent.parent / "metrics.json"
+    metadata = dict(module.metadata) or (json.loads(metrics_file.read_text()) if metrics_file.is_file() else {})
     metadata.pop("best_checkpoint", None)
     if command:
         metadata["command"] = command
-    return export_checkpoint(checkpoint, output, metadata), metadata
+    if format == "onnx":
+        from fer.inference.onnx import write_onnx
+
+        return write_onnx(module, output, metadata), metadata
+    return write_model_file(module, output, metadata), metadata
 
 
 def read_model_file(path: str | Path) -> dict:
@@ -95,7 +109,8 @@ def load_model(path: str | Path) -> FERModule:
     if blob.get("format") == EXPORT_FORMAT:
         pre = dict(blob["preprocessing"])
         mean, std = pre.pop("mean"), pre.pop("std")
-        module = FERModule(model=blob["model"], preprocessing=pre, optimizer={}, mean=mean, std=std)
+        module = FERModule(model=blob["model"], preprocessing=pre, optimizer={}, mean=mean, std=std,
+                           channels_last=True)
         module.net.load_state_dict({k: v.float() if v.is_floating_point() else v
                                     for k, v in blob["state_dict"].items()})
         module.metadata = blob.get("metadata", {})

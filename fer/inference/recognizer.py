@@ -10,9 +10,12 @@ import numpy as np
 import torch
 
 from fer.data.arrays import to_face
+from fer.errors import ConfigError
 from fer.inference.detectors import Box, HaarDetector, centre_square
 from fer.inference.model import deploy, load_model, model_path
 from fer.tta import predict_log_probs
+
+BACKENDS = ("torch", "onnxruntime")
 
 
 def use_threads(threads: int | None) -> None:
@@ -51,7 +54,8 @@ class Recognizer:
     Size, channels, normalisation and class order come from the model file itself.
     ``tta='flip'`` or ``'ten_crop'`` averages the prediction over augmented views (fer.tta).
     ``precision='auto'`` classifies in bf16 where the CPU has native bf16 (as training does), else
-    fp32 (see ``deploy``).
+    fp32 (see ``deploy``). ``backend='onnxruntime'`` runs an .onnx file (or the ONNX copy of the model,
+    exported once and cached) with ONNX Runtime in fp32 instead (``pip install 'fer[onnx]'``).
     """
 
     model: str | Path | None = None
@@ -59,25 +63,33 @@ class Recognizer:
     margin: float = 0.1
     tta: str | None = None
     precision: str = "auto"
-    module: torch.nn.Module = field(init=False)
+    backend: str = "torch"
+    module: Callable[[torch.Tensor], torch.Tensor] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.module = load_model(model_path(self.model))
-        self.bf16 = deploy(self.module, self.precision)
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend={self.backend!r}: expected one of {BACKENDS}")
+        if self.backend == "onnxruntime":
+            from fer.inference.onnx import OnnxModel, onnx_file
+
+            self.module, self.bf16 = OnnxModel(onnx_file(self.model)), False
+        else:
+            self.module = load_model(model_path(self.model))
+            self.bf16 = deploy(self.module, self.precision)
         self.detector = self.detector or HaarDetector()
         pre = self.module.preprocessing
         self.classes, self.image_size, self.channels = list(pre["classes"]), pre["image_size"], pre["channels"]
 
     @classmethod
     def from_config(cls, cfg) -> "Recognizer":
-        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision).
+        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision, backend).
 
         Thread counts are the application's to set (``cfg.threads``, see fer.apps), not a
         library constructor's: they change the whole process."""
         from hydra.utils import instantiate
 
         return cls(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
-                   precision=cfg.precision)
+                   precision=cfg.precision, backend=cfg.backend)
 
     def crop(self, frame: np.ndarray, box: Box) -> np.ndarray:
         x, y, w, h = box
@@ -95,7 +107,10 @@ class Recognizer:
             return predict_log_probs(self.module, x, self.tta).softmax(1).numpy()
 
     def __call__(self, frame: np.ndarray, fallback_whole: bool = False) -> list[Face]:
-        boxes = list(self.detector(frame))
+        return self.faces(frame, list(self.detector(frame)), fallback_whole)
+
+    def faces(self, frame: np.ndarray, boxes: Sequence[Box], fallback_whole: bool = False) -> list[Face]:
+        """Classify the faces at ``boxes`` (found by any detector: a live stream brings its own, see fer.inference.live)."""
         detected = bool(boxes)
         if not boxes and fallback_whole:
             boxes = [centre_square(frame)]

@@ -1,0 +1,145 @@
+"""The browser page (scripts/serve.py): the WebSocket protocol and its bad input through FastAPI's test client,
+then the real thing: Debian's Chromium, driven by Playwright, with a fake camera playing FER-2013 faces."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+
+from fer.config import CONFIG_DIR
+from test_inference import fer2013_faces, scene
+
+pytest.importorskip("fastapi", reason="the web page is the optional extra fer[web]")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from fer.apps.serve import create_app  # noqa: E402
+from fer.inference import Recognizer  # noqa: E402
+from fer.inference.detectors import HaarDetector  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def serve_config(*overrides: str):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("serve", overrides=list(overrides))
+
+
+@pytest.fixture(scope="module")
+def happy_scenes(fer2013_zip) -> list[np.ndarray]:
+    """640x480 frames of one clearly happy FER-2013 face (PrivateTest), which the cascade finds and the fast model
+    calls happy with high confidence, drifting a little from frame to frame."""
+    recognizer, detector = Recognizer(model="fast"), HaarDetector(min_size=60, scale_factor=1.2)
+    for cls, face in fer2013_faces(fer2013_zip, per_class=40):
+        if cls != "happy":
+            continue
+        frames = [scene(face, 200 + 3 * i, 120 + i, side=220, seed=1) for i in range(20)]
+        found = recognizer.faces(frames[0], detector(frames[0]))
+        if len(found) == 1 and found[0].label == "happy" and found[0].confidence > 0.9:
+            return frames
+    pytest.fail("no clearly happy FER-2013 face the cascade finds")
+
+
+def jpeg(frame: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+
+def test_page_info_and_emoji_are_served_and_paths_are_refused():
+    client = TestClient(create_app(serve_config()))
+    assert "getUserMedia" in client.get("/").text
+    info = client.get("/info").json()
+    assert info["classes"] == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+    assert client.get("/emoji/happy.png").headers["content-type"] == "image/png"
+    assert client.get("/emoji/..%2F..%2Fmodel.png").status_code == 404
+
+
+def test_frames_come_back_with_faces_and_bad_frames_with_a_message_on_a_socket_that_keeps_working(happy_scenes):
+    client = TestClient(create_app(serve_config("max_frame_bytes=200000", "max_side=1000")))
+    with client.websocket_connect("/ws") as ws:
+        ws.send_bytes(jpeg(happy_scenes[0]))
+        reply = ws.receive_json()
+        assert [face["label"] for face in reply["faces"]] == ["happy"] and reply["width"] == 640
+        assert sum(reply["faces"][0]["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+        ws.send_text("hello")
+        assert "binary message" in ws.receive_json()["error"]
+        ws.send_bytes(b"\x89PNG not really")
+        assert "not an image" in ws.receive_json()["error"]
+        ws.send_bytes(np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes())
+        assert "larger than max_frame_bytes" in ws.receive_json()["error"]
+        ws.send_bytes(jpeg(cv2.resize(happy_scenes[0], (1280, 960))))
+        assert "larger than max_side=1000" in ws.receive_json()["error"]
+        ws.send_bytes(jpeg(happy_scenes[1]))  # still serving this client
+        assert ws.receive_json()["faces"][0]["label"] == "happy"
+
+
+def test_each_tab_follows_its_own_faces_and_a_socket_closed_mid_frame_harms_no_one(happy_scenes):
+    client = TestClient(create_app(serve_config()))
+    with client.websocket_connect("/ws") as first:
+        first.send_bytes(jpeg(happy_scenes[0]))
+        assert first.receive_json()["faces"][0]["track"] == 0
+        with client.websocket_connect("/ws") as second:  # its own tracker: its first face is track 0 too
+            second.send_bytes(jpeg(happy_scenes[0]))
+            assert second.receive_json()["faces"][0]["track"] == 0
+        with client.websocket_connect("/ws") as leaving:
+            leaving.send_bytes(jpeg(happy_scenes[2]))  # closed before the answer is read
+        first.send_bytes(jpeg(happy_scenes[1]))
+        assert first.receive_json()["faces"][0]["track"] == 0  # the same face, followed
+
+
+def write_y4m(path, frames: list[np.ndarray], fps: int = 10) -> None:
+    """The raw YUV 4:2:0 video Chromium's fake camera plays (--use-file-for-fake-video-capture)."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            handle.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium; .ci/run installs it)")
+def test_the_page_in_chromium_shows_the_happy_face_of_a_fake_camera(happy_scenes, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is part of fer[test]")
+    import uvicorn
+
+    video = tmp_path / "camera.y4m"
+    write_y4m(video, happy_scenes)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(serve_config(f"port={port}")), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}", "--no-sandbox"])
+            page = browser.new_page(viewport={"width": 900, "height": 700})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.click("#camera")
+            page.wait_for_selector("#status[data-labels='happy']", timeout=60_000)
+            page.wait_for_timeout(1500)  # a few more round trips, so the FPS and bars are drawn
+            shot = tmp_path / "serve_page.png"
+            page.screenshot(path=str(shot))
+            status = page.inner_text("#status")
+            assert page.inner_text("#error") == ""
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert status.startswith("happy") and "ms a round trip" in status
+    image = cv2.imread(str(shot))
+    assert image is not None and image.std() > 20  # the video and overlay were drawn, not a blank page
+    print(f"screenshot: {shot}; status: {status}")
