@@ -62,6 +62,9 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
     ("image_size", "an integer from 8 to 1024", _INT, lambda v: 8 <= v <= 1024),
     ("channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),
+    ("port", "a TCP port, 1 to 65535", _INT, lambda v: 1 <= v <= 65535),
+    ("max_frame_bytes", "an integer >= 1024", _INT, lambda v: v >= 1024),
+    ("max_side", "an integer from 64 to 8192", _INT, lambda v: 64 <= v <= 8192),
 ]
 CHOICES: dict[str, tuple[Any, ...]] = {  # each the tuple its consumer checks against, not a copy
     "split": SPLITS,

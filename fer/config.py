@@ -16,9 +16,14 @@ CONFIG_DIR = str(next((d for d in (_PACKAGE / "conf", _PACKAGE.parent / "conf") 
 
 
 def best_precision(accelerator: str = "cpu") -> str:
-    """bf16 mixed precision where the hardware runs it natively, else full fp32."""
+    """bf16 mixed precision where the hardware runs it natively, else full fp32 (16-mixed on GPUs without bf16
+    and on Apple's MPS). ``auto`` is the accelerator Lightning's ``accelerator='auto'`` picks."""
     import torch
 
+    if accelerator == "auto":
+        accelerator = "gpu" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    if accelerator == "mps":
+        return "16-mixed"
     if accelerator == "cpu":
         native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
         return "bf16-mixed" if native else "32-true"

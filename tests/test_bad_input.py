@@ -43,6 +43,7 @@ def files(tmp_path_factory, trained_tiny) -> Path:
     with zipfile.ZipFile(root / "evil.zip", "w") as archive:
         archive.writestr("../escape/happy/a.png", b"x")
     (root / "garbage.ckpt").write_bytes(b"\x00garbage")
+    (root / "garbage.onnx").write_bytes(b"\x08\x07not a protobuf graph")
     with (root / "evil.ckpt").open("wb") as handle:  # a pickle that would run code if loaded unsafely
         pickle.dump({"state_dict": shutil.rmtree}, handle)
     torch.save({"state_dict": {}, "hyper_parameters": shutil.rmtree}, root / "evil.pt")  # the same, as torch saves
@@ -132,7 +133,18 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("export.py", ["ckpt_path={f}/nowhere.ckpt", "output={f}/x1.pt"], "nowhere.ckpt"),
     ("export.py", ["ckpt_path={f}/garbage.ckpt", "output={f}/x2.pt"], "not a model file"),
     ("export.py", ["ckpt_path={f}/run/checkpoints/last.ckpt", "output={f}/exported.pt"], "exported.pt: exists"),
-    ("export.py", ["ckpt_path={f}/model.pt", "output={f}/model.pt", "overwrite=true"], "is the checkpoint"),
+    ("export.py", ["ckpt_path={f}/model.pt", "output={f}/model.pt", "overwrite=true"], "is the model being exported"),
+    ("export.py", ["ckpt_path=fast", "output={f}/exported.pt", "format=onnx"], "exported.pt: exists"),
+    ("export.py", ["ckpt_path=fast", "output={f}/x3.tflite", "format=tflite"], "format='tflite'"),
+    ("export.py", ["ckpt_path={f}/evil.pt", "output={f}/x4.onnx", "format=onnx"], "refused for safety"),
+    ("predict.py", ["input={f}/faces", "backend=tensorrt"], "backend='tensorrt'"),
+    ("predict.py", ["input={f}/faces", "backend=onnxruntime", "model_file={f}/garbage.onnx", "output_dir={f}/p5"],
+     "not a readable ONNX file"),
+    ("predict.py", ["input={f}/faces", "backend=onnxruntime", "model_file={f}/nowhere.onnx", "output_dir={f}/p6"],
+     "nowhere.onnx: no such ONNX file"),
+    # serve (stops before serving: the model is loaded first)
+    ("serve.py", ["model_file={f}/garbage.ckpt", "port=1"], "garbage.ckpt"),
+    ("serve.py", ["port=http"], "port"),
     # the developer tools take the same front door
     ("compare.py", ["root={f}/full_dir"], "no metrics.json under it"),
     ("compare.py", ["sort=test_acc"], "root="),

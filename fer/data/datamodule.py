@@ -52,13 +52,14 @@ class FERDataModule(L.LightningDataModule):
                  balance: dict | None = None, skip_corrupt: bool = False, cache_dir: str | Path | None = None,
                  num_workers: int = 0, seed: int = 0, test_split: str = "test", subset: float | None = None) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["reader", "augment", "mix"])
+        balance = dict(balance or {})  # BalancedBatchSampler's arguments (its defaults: no balancing); a plain
+        self.save_hyperparameters(ignore=["reader", "augment", "mix"])  # dict, as checkpoints hold plain data only
         self.source, self.reader = Path(source), reader
         self.image_size, self.channels = image_size, channels
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.augment, self.mix = augment, mix
-        self.balance = dict(balance or {})  # BalancedBatchSampler's arguments (its defaults: no balancing)
+        self.balance = balance
         self.test_split = test_split
         self.skip_corrupt, self.cache_dir, self.num_workers = skip_corrupt, cache_dir, num_workers
         self.arrays: FaceArrays | None = None

@@ -46,7 +46,7 @@ class HaarDetector:
         return [(int(round(x / scale)) + offset[0], int(round(y / scale)) + offset[1], int(round(w / scale)),
                  int(round(h / scale))) for x, y, w, h in boxes]
 
-    def near(self, frame: np.ndarray, box: Box, margin: float = 0.5, face_px: int = 48) -> list[Box]:
+    def near(self, frame: np.ndarray, box: Box, margin: float = 0.5, face_px: int = 44) -> list[Box]:
         """Faces in a window around ``box`` (``margin`` of its side on every side), searched at about the
         box's size only, on a copy scaled so the face is ``face_px`` wide: a small fraction of a
         whole-frame search, for following a face from one video frame to the next."""
