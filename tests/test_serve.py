@@ -143,3 +143,34 @@ def test_the_page_in_chromium_shows_the_happy_face_of_a_fake_camera(happy_scenes
     image = cv2.imread(str(shot))
     assert image is not None and image.std() > 20  # the video and overlay were drawn, not a blank page
     print(f"screenshot: {shot}; status: {status}")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium; .ci/run installs it)")
+def test_the_page_takes_an_uploaded_photo_and_names_a_file_it_cannot_read(happy_scenes, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is part of fer[test]")
+    import uvicorn
+
+    photo, broken = tmp_path / "photo.jpg", tmp_path / "broken.jpg"
+    cv2.imwrite(str(photo), happy_scenes[3])
+    broken.write_bytes(b"not a jpeg at all")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(serve_config()), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.set_input_files("#file", str(photo))
+            page.wait_for_selector("#status[data-labels='happy']", timeout=30_000)
+            page.set_input_files("#file", str(broken))
+            page.wait_for_function("document.getElementById('error').textContent.includes('broken.jpg')",
+                                   timeout=30_000)
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
