@@ -3,6 +3,7 @@ then the real thing: Debian's Chromium, driven by Playwright, with a fake camera
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -101,44 +102,46 @@ def write_y4m(path, frames: list[np.ndarray], fps: int = 10) -> None:
             handle.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium; .ci/run installs it)")
-def test_the_page_in_chromium_shows_the_happy_face_of_a_fake_camera(happy_scenes, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is part of fer[test]")
+@contextlib.contextmanager
+def serving(*overrides: str):
+    """The page's server on a free local port, in a thread of this process; yields its address."""
     import uvicorn
 
-    video = tmp_path / "camera.y4m"
-    write_y4m(video, happy_scenes)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(serve_config(f"port={port}")), host="127.0.0.1", port=port,
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(serve_config(*overrides)), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
     try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}", "--no-sandbox"])
-            page = browser.new_page(viewport={"width": 900, "height": 700})
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.click("#camera")
-            page.wait_for_selector("#status[data-labels='happy']", timeout=60_000)
-            page.wait_for_timeout(1500)  # a few more round trips, so the FPS and bars are drawn
-            shot = tmp_path / "serve_page.png"
-            page.screenshot(path=str(shot))
-            status = page.inner_text("#status")
-            assert page.inner_text("#error") == ""
-            browser.close()
+        yield f"http://127.0.0.1:{port}/"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium; .ci/run installs it)")
+def test_the_page_in_chromium_shows_the_happy_face_of_a_fake_camera(happy_scenes, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is part of fer[test]")
+    video = tmp_path / "camera.y4m"
+    write_y4m(video, happy_scenes)
+    with serving() as address, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}", "--no-sandbox"])
+        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page.goto(address)
+        page.click("#camera")
+        page.wait_for_selector("#status[data-labels='happy']", timeout=60_000)
+        page.wait_for_timeout(1500)  # a few more round trips, so the FPS and bars are drawn
+        shot = tmp_path / "serve_page.png"
+        page.screenshot(path=str(shot))
+        status = page.inner_text("#status")
+        assert page.inner_text("#error") == ""
+        browser.close()
     assert status.startswith("happy") and "ms a round trip" in status
     image = cv2.imread(str(shot))
     assert image is not None and image.std() > 20  # the video and overlay were drawn, not a blank page
@@ -148,29 +151,15 @@ def test_the_page_in_chromium_shows_the_happy_face_of_a_fake_camera(happy_scenes
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium; .ci/run installs it)")
 def test_the_page_takes_an_uploaded_photo_and_names_a_file_it_cannot_read(happy_scenes, tmp_path):
     playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is part of fer[test]")
-    import uvicorn
-
     photo, broken = tmp_path / "photo.jpg", tmp_path / "broken.jpg"
     cv2.imwrite(str(photo), happy_scenes[3])
     broken.write_bytes(b"not a jpeg at all")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(serve_config()), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.set_input_files("#file", str(photo))
-            page.wait_for_selector("#status[data-labels='happy']", timeout=30_000)
-            page.set_input_files("#file", str(broken))
-            page.wait_for_function("document.getElementById('error').textContent.includes('broken.jpg')",
-                                   timeout=30_000)
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving() as address, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(address)
+        page.set_input_files("#file", str(photo))
+        page.wait_for_selector("#status[data-labels='happy']", timeout=30_000)
+        page.set_input_files("#file", str(broken))
+        page.wait_for_function("document.getElementById('error').textContent.includes('broken.jpg')", timeout=30_000)
+        browser.close()
