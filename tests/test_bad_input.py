@@ -3,6 +3,7 @@ key (no traceback), and every file that existed before the command byte-for-byte
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 import zipfile
@@ -154,15 +155,28 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
 ]
 
 
-@pytest.mark.parametrize("script, arguments, message", CASES,
-                         ids=[f"{c[0].removesuffix('.py')}-{i}" for i, c in enumerate(CASES)])
-def test_bad_input_is_one_clear_line_and_changes_nothing(files, script, arguments, message):
+@pytest.fixture(scope="module")
+def outcomes(files, tmp_path_factory) -> tuple[list[dict], dict, dict]:
+    """Every case run once, in order, in one Python process (tests/cli_batch.py), with the files before and after."""
+    work = tmp_path_factory.mktemp("cases")
+    (work / "cases.json").write_text(json.dumps([[script, [a.format(f=files) for a in arguments]]
+                                                  for script, arguments, _ in CASES]))
     before = snapshot(files)
-    result = run_script(script, *(a.format(f=files) for a in arguments), check=False)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
-    after = snapshot(files)
-    assert {p: after.get(p) for p in before} == before  # nothing that existed was changed or removed
+    run_script("../tests/cli_batch.py", str(work / "cases.json"), str(work / "out.json"))
+    return json.loads((work / "out.json").read_text()), before, snapshot(files)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{c[0].removesuffix('.py')}-{i}" for i, c in enumerate(CASES)])
+def test_bad_input_is_one_clear_line(outcomes, case):
+    script, arguments, message = CASES[case]
+    result = outcomes[0][case]
+    assert result["code"] == 2, result["stderr"][-2000:]
+    assert message in result["stderr"] and "Traceback" not in result["stderr"], result["stderr"][-2000:]
+
+
+def test_no_bad_input_changed_or_removed_a_file_that_existed(outcomes):
+    _, before, after = outcomes
+    assert {p: after.get(p) for p in before} == before
 
 
 def test_full_error_shows_the_traceback_for_bug_reports(files):
