@@ -143,6 +143,7 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
      "not a readable ONNX file"),
     ("predict.py", ["input={f}/faces", "backend=onnxruntime", "model_file={f}/nowhere.onnx", "output_dir={f}/p6"],
      "nowhere.onnx: no such ONNX file"),
+    ("predict.py", ["input={f}/faces", "model_file={f}/garbage.onnx", "output_dir={f}/p7"], "backend=onnxruntime"),
     # serve (stops before serving: the model is loaded first)
     ("serve.py", ["model_file={f}/garbage.ckpt", "port=1"], "garbage.ckpt"),
     ("serve.py", ["port=http"], "port"),

@@ -76,6 +76,8 @@ def read_model_file(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"{path}: no such model file (an exported .pt or a Lightning .ckpt)")
+    if path.suffix.lower() == ".onnx":
+        raise InputFileError(f"{path}: an ONNX model; run it with backend=onnxruntime (pip install 'fer[onnx]')")
     try:
         with warnings.catch_warnings():  # torch's notes on pickle protocols: the error below says what matters
             warnings.simplefilter("ignore")
