@@ -58,7 +58,7 @@ def test_wheel_ships_configs_models_and_emoji_and_fer_predict_runs_anywhere(inst
     assert len(rows) == 1 and rows[0]["label"] and rows[0]["detected"] == "1"
     assert (elsewhere / "out" / "annotated").is_dir()
 
-    for command in ("fer-train", "fer-eval", "fer-webcam", "fer-prepare", "fer-export", "fer-compare"):
+    for command in ("fer-train", "fer-eval", "fer-webcam", "fer-serve", "fer-prepare", "fer-export", "fer-compare"):
         help_text = run_installed(installed_wheel, command, "--help", cwd=elsewhere)
         assert help_text.returncode == 0 and "Powered by Hydra" in help_text.stdout, command
     missing = run_installed(installed_wheel, "fer-predict", "input=nothing_here.jpg", cwd=elsewhere)
