@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import native_precisions
-from benchmarks.training import fit_rate, synthetic_npz
+from benchmarks.training import fit_rate, synthetic_npz, synthetic_run
 
 PAIRS = {"seed000": "baseline_cnn", "seed003": "deep_cnn"}  # the report's Keras net -> our registered model
 BATCH = {"seed000": 64, "seed003": 128}  # each report's batch size
@@ -92,9 +92,7 @@ def keras_comparison(quick: bool, rounds: int | None = None) -> dict:
                 rates["keras"].append(keras_rate(keras_model(report), images, labels, batch, steps))
                 for precision in native_precisions():
                     rates.setdefault(precision, []).append(fit_rate(
-                        [f"model={name}", "data=npz", f"data.source={source}", f"data.batch_size={batch}",
-                         "data.val_fraction=0", "data.test_fraction=0", f"data.cache_dir={tmp}/cache",
-                         "augment=none", "mix=none", "scheduler=none", "optimizer=adam",
+                        [*synthetic_run(name, source, batch, f"{tmp}/cache"), "optimizer=adam",
                          f"trainer.precision={precision}"], steps))
             medians = {k: statistics.median(v) for k, v in rates.items()}
             result[report] = {"model": name, "batch_size": batch, "images_per_s": medians,

@@ -70,6 +70,14 @@ def synthetic_npz(directory: Path, images: int, image_size: int = 48) -> Path:
     return path
 
 
+def synthetic_run(model: str, source: Path, batch_size: int, cache: str) -> list[str]:
+    """``train.py`` overrides that time ``model`` alone: the synthetic NPZ, no held-out splits, no augmentation,
+    mixing or schedule."""
+    return [f"model={model}", "data=npz", f"data.source={source}", f"data.batch_size={batch_size}",
+            "data.val_fraction=0", "data.test_fraction=0", f"data.cache_dir={cache}", "augment=none", "mix=none",
+            "scheduler=none"]
+
+
 def fit_rate(overrides: list[str], steps: int) -> float:
     """Images/s of ``scripts/train.py <overrides>`` in steady state (median step after warm-up)."""
     cfg = composed("train", ["logger=none", "++trainer.limit_val_batches=0",
@@ -109,9 +117,7 @@ def training_throughput(models: list[str], batch_sizes: list[int], steps: int, c
                 for precision in native_precisions():
                     for channels_last in (False, True):
                         images_per_s = fit_rate(
-                            [f"model={name}", "data=npz", f"data.source={source}", f"data.batch_size={batch_size}",
-                             "data.val_fraction=0", "data.test_fraction=0", f"data.cache_dir={tmp}/cache",
-                             "augment=none", "mix=none", "scheduler=none", f"trainer.precision={precision}",
+                            [*synthetic_run(name, source, batch_size, f"{tmp}/cache"), f"trainer.precision={precision}",
                              f"module.channels_last={channels_last}"], steps)
                         bf16 = precision.startswith("bf16")
                         key = f"{'bf16' if bf16 else 'fp32'}{'+channels_last' if channels_last else ''}"
