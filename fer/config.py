@@ -25,18 +25,26 @@ def best_precision(accelerator: str = "cpu") -> str:
     if accelerator == "mps":
         return "16-mixed"
     if accelerator == "cpu":
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-        return "bf16-mixed" if native else "32-true"
+        return "bf16-mixed" if native_cpu_bf16() else "32-true"
     if torch.cuda.is_available():
         return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
     return "32-true"
+
+
+def native_cpu_bf16() -> bool:
+    """Whether this CPU runs bf16 natively (AVX-512 BF16 or AMX) and PyTorch may use it: with
+    ``ATEN_CPU_CAPABILITY=avx2`` (how an AVX2-only CPU is imitated) it may not."""
+    import torch
+
+    allowed = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    return allowed and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 def precision_note(precision: str) -> str:
     """One line for the start of training: the precision chosen, why, and how to choose the other."""
     import torch
 
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    native = native_cpu_bf16()
     cpu = f"this CPU ({torch.backends.cpu.get_cpu_capability()}) " + (
         "runs bf16 natively (AVX-512 BF16 / AMX)" if native else "has no native bf16 (emulated bf16 is ~10x slower)")
     if "bf16" in str(precision):

@@ -64,3 +64,52 @@ def test_folding_batchnorm_keeps_predictions_and_removes_every_batchnorm(name):
         fold_batchnorm(model)
         assert torch.allclose(model(x), expected, atol=1e-4, rtol=1e-4)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25, 0.4, 0.5])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_dropout_keeps_1_minus_p_rescaled_and_passes_gradient_through_kept_units_only(p, channels_last):
+    from fer.models.base import Dropout
+
+    x = torch.rand(16, 32, 20, 20) + 0.5
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    torch.manual_seed(3)
+    y = Dropout(p)(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - (1 - p)) < 0.005  # 204,800 draws: 5 standard errors
+    torch.testing.assert_close(y[kept], x[kept] / (1 - p))
+    assert y.is_contiguous(memory_format=torch.channels_last) == channels_last
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() / (1 - p))
+    # the mask is random across positions: no channel or pixel is dropped as a block
+    per_channel = kept.float().mean((0, 2, 3))
+    assert per_channel.std() < 0.03
+    torch.manual_seed(3)
+    assert torch.equal(Dropout(p)(x), y)  # seeded by torch's generator, like nn.Dropout
+
+
+def test_dropout_is_the_identity_in_eval_mode_and_at_p_0():
+    from fer.models.base import Dropout
+
+    x = torch.rand(4, 8)
+    assert torch.equal(Dropout(0.5).eval()(x), x)
+    assert torch.equal(Dropout(0.0)(x), x)
+    assert torch.equal(Dropout(1.0)(x), torch.zeros_like(x))
+
+
+def test_pooling_before_relu_computes_the_same_values_and_gradients():
+    from fer.models.base import pool_relu
+
+    x = torch.randn(4, 8, 12, 12)
+    x[0, 0, :2, :2] = -1.0  # a window with no positive value (ties after a ReLU)
+    x[0, 1, :2, :2] = 0.0
+    a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+    relu_then_pool = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(2))(a)
+    pool_then_relu = torch.nn.Sequential(*pool_relu())(b)
+    assert torch.equal(relu_then_pool, pool_then_relu)
+    weights = torch.randn_like(relu_then_pool)
+    (relu_then_pool * weights).sum().backward()
+    (pool_then_relu * weights).sum().backward()
+    assert torch.equal(a.grad, b.grad)

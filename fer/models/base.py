@@ -26,6 +26,34 @@ def feature_size(module: nn.Module, in_channels: int, image_size: int) -> int:
         return module(torch.zeros(1, in_channels, image_size, image_size)).flatten(1).shape[1]
 
 
-def conv_bn(in_ch: int, out_ch: int, kernel: int = 3, padding: int | str = 1) -> list[nn.Module]:
-    return [nn.Conv2d(in_ch, out_ch, kernel, padding=padding, bias=False), nn.BatchNorm2d(out_ch),
-            nn.ReLU(inplace=True)]
+def conv_bn(in_ch: int, out_ch: int, kernel: int = 3, padding: int | str = 1, pool: bool = False) -> list[nn.Module]:
+    """Conv-BN-ReLU; with ``pool``, a 2x2 max-pool before the ReLU (see ``pool_relu``)."""
+    conv = [nn.Conv2d(in_ch, out_ch, kernel, padding=padding, bias=False), nn.BatchNorm2d(out_ch)]
+    return conv + (pool_relu() if pool else [nn.ReLU(inplace=True)])
+
+
+def pool_relu() -> list[nn.Module]:
+    """A 2x2 max-pool, then ReLU: the same function and gradient as ReLU then pool (ReLU is monotonic, and
+    a window whose maximum is not positive passes no gradient either way), with the ReLU and its backward
+    on a quarter of the values. 1.15-1.2x faster training steps for the reports' CNNs on a CPU."""
+    return [nn.MaxPool2d(2), nn.ReLU(inplace=True)]
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` with a cheaper mask on the CPU.
+
+    ATen draws CPU Bernoulli masks one element at a time (about 10 ns each: more than a small CNN's
+    conv backward spends per activation); here each 64-bit random word gives four 16-bit uniform draws,
+    kept where they clear the dropout threshold (keep probability exact to 1/65536). About 10x cheaper
+    masks, 1.8x cheaper dropout forward + backward. Seeded by the same torch generator; other devices use
+    their native kernels.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p in (0.0, 1.0) or x.device.type != "cpu":
+            return super().forward(x)
+        words = torch.empty((x.numel() + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+        layout = torch.empty_like(x, dtype=torch.int16).stride()  # x's memory format (channels-last or not)
+        uniform16 = words.view(torch.int16)[: x.numel()].as_strided(x.shape, layout)  # each in [-32768, 32767]
+        mask = (uniform16 >= round(self.p * 65536) - 32768).to(x.dtype).mul_(1 / (1 - self.p))
+        return x.mul_(mask) if self.inplace else x * mask

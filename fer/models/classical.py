@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from fer.models.base import FaceClassifier
+from fer.models.base import Dropout, FaceClassifier
 from fer.models.registry import register_model
 
 
@@ -45,7 +45,7 @@ class Linear(FaceClassifier):
                  ) -> None:
         super().__init__()
         self.features = nn.Flatten()
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_channels * image_size**2, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(in_channels * image_size**2, num_classes))
 
 
 @register_model("mlp")
@@ -59,7 +59,7 @@ class MLP(FaceClassifier):
         self.pca = PCA(pixels, pca_components) if pca_components else None
         layers, width = [self.pca or nn.Flatten()], pca_components or pixels
         for size in hidden:
-            layers += [nn.Linear(width, size), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, size), nn.ReLU(inplace=True), Dropout(dropout)]
             width = size
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(width, num_classes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from fer.models.base import FaceClassifier, conv_bn, feature_size
+from fer.models.base import Dropout, FaceClassifier, conv_bn, feature_size, pool_relu
 from fer.models.registry import register_model
 
 
@@ -18,14 +18,13 @@ class BaselineCNN(FaceClassifier):
         super().__init__()
         relu = lambda: nn.ReLU(inplace=True)  # noqa: E731
         conv = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3), relu(), nn.Conv2d(32, 64, 3), relu(), nn.MaxPool2d(2),
-            nn.Dropout(conv_dropout),
-            nn.Conv2d(64, 128, 3), relu(), nn.MaxPool2d(2), nn.Conv2d(128, 128, 3), relu(), nn.MaxPool2d(2),
-            nn.Dropout(conv_dropout), nn.Flatten(),
+            nn.Conv2d(in_channels, 32, 3), relu(), nn.Conv2d(32, 64, 3), *pool_relu(), Dropout(conv_dropout),
+            nn.Conv2d(64, 128, 3), *pool_relu(), nn.Conv2d(128, 128, 3), *pool_relu(), Dropout(conv_dropout),
+            nn.Flatten(),
         )
         width = feature_size(conv, in_channels, image_size)
         self.features = nn.Sequential(conv, nn.Linear(width, 1024), relu())
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(1024, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(1024, num_classes))
 
 
 @register_model("bn_cnn")
@@ -44,12 +43,12 @@ class BatchNormCNN(FaceClassifier):
         widths = [(in_channels, 32, 64), (64, 128, 128), (128, 256, 256)]
         blocks = []
         for cin, mid, out in widths:
-            blocks += [*conv_bn(cin, mid), *conv_bn(mid, out), nn.MaxPool2d(2), nn.Dropout(conv_dropout)]
+            blocks += [*conv_bn(cin, mid), *conv_bn(mid, out, pool=True), Dropout(conv_dropout)]
         conv = nn.Sequential(*blocks, nn.Flatten())
         width = feature_size(conv, in_channels, image_size)
         self.features = nn.Sequential(conv, nn.Linear(width, 256, bias=False), nn.BatchNorm1d(256),
                                       nn.ReLU(inplace=True))
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(256, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(256, num_classes))
 
     def regularization_loss(self) -> Tensor | float:
         if not self.conv_l2:
@@ -67,13 +66,13 @@ class DeepCNN(FaceClassifier):
         super().__init__()
         layers, cin = [], in_channels
         for out in (128, 256, 512, 512):
-            layers += [nn.Conv2d(cin, out, 3), nn.ReLU(inplace=True), nn.MaxPool2d(2), nn.Dropout(conv_dropout)]
+            layers += [nn.Conv2d(cin, out, 3), *pool_relu(), Dropout(conv_dropout)]
             cin = out
         conv = nn.Sequential(*layers, nn.Flatten())
         width = feature_size(conv, in_channels, image_size)
-        self.features = nn.Sequential(conv, nn.Linear(width, 512), nn.ReLU(inplace=True), nn.Dropout(conv_dropout),
+        self.features = nn.Sequential(conv, nn.Linear(width, 512), nn.ReLU(inplace=True), Dropout(conv_dropout),
                                       nn.Linear(512, 256), nn.ReLU(inplace=True))
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(256, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(256, num_classes))
 
 
 @register_model("bn_cnn4")
@@ -88,10 +87,10 @@ class FourConvBatchNormCNN(FaceClassifier):
         super().__init__()
         blocks, cin = [], in_channels
         for out in (32, 64, 128, 256):
-            blocks += [*conv_bn(cin, out), nn.MaxPool2d(2), nn.Dropout(conv_dropout)]
+            blocks += [*conv_bn(cin, out, pool=True), Dropout(conv_dropout)]
             cin = out
         conv = nn.Sequential(*blocks, nn.Flatten())
         width = feature_size(conv, in_channels, image_size)
         self.features = nn.Sequential(conv, nn.Linear(width, 256, bias=False), nn.BatchNorm1d(256),
                                       nn.ReLU(inplace=True))
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(256, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(256, num_classes))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from fer.models.base import FaceClassifier, conv_bn
+from fer.models.base import Dropout, FaceClassifier, conv_bn
 from fer.models.registry import register_model
 
 
@@ -26,12 +26,11 @@ class VGG(FaceClassifier):
         super().__init__()
         layers, cin = [], in_channels
         for stage in stages:
-            for out in stage:
-                layers += conv_bn(cin, out)
+            for i, out in enumerate(stage, 1):
+                layers += conv_bn(cin, out, pool=i == len(stage))  # the stage's last conv closes with a pool
                 cin = out
-            layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(cin, num_classes))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(cin, num_classes))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 from pathlib import Path
@@ -15,7 +16,9 @@ from fer.config import best_precision
 def machine() -> dict:
     return {"cpu": cpu_name(), "cores": torch.get_num_threads(), "torch": torch.__version__,
             "python": platform.python_version(), "capability": torch.backends.cpu.get_cpu_capability(),
-            "avx512_bf16": torch.cpu._is_avx512_bf16_supported(), "amx": torch.cpu._is_amx_tile_supported()}
+            "avx512_bf16": torch.cpu._is_avx512_bf16_supported(), "amx": torch.cpu._is_amx_tile_supported(),
+            # set to imitate a CPU without AVX-512 (ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2)
+            "isa_limits": {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA") if k in os.environ}}
 
 
 def cpu_name() -> str:

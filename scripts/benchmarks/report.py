@@ -54,7 +54,8 @@ def run(source: Path | None, quick: bool, sections: tuple[str, ...] = DEFAULT_SE
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"Machine: {m['cpu']}, {m['cores']} threads, torch {m['torch']}, capability {m['capability']}, "
-             f"AVX-512 BF16 {m['avx512_bf16']}, AMX {m['amx']}", "", "| matmul ceiling | GFLOP/s |", "|---|---|"]
+             f"AVX-512 BF16 {m['avx512_bf16']}, AMX {m['amx']}"
+             + "".join(f", {k}={v}" for k, v in m.get("isa_limits", {}).items()), "", "| matmul ceiling | GFLOP/s |", "|---|---|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in report["matmul_gflops"].items()]
     if "cache_build" in report:
         c = report["cache_build"]
