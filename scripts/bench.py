@@ -1,4 +1,4 @@
-"""Measure speed on this machine: python scripts/bench.py [quick=true] [source=fer2013.zip] [sections=[inference,pipeline]]
+"""Measure speed on this machine: python scripts/bench.py [quick=true] [source=fer2013.zip] [sections=[inference,pipeline]] [models=[vgg,bn_cnn]]
 
 The measurements live in scripts/benchmarks/ (tooling of this repository, not part of the fer package)."""
 
@@ -11,7 +11,8 @@ from fer.cli import app
 
 @app("bench")
 def main(cfg) -> None:
-    report = run(Path(cfg.source) if cfg.source else None, cfg.quick, tuple(cfg.sections))
+    models = tuple(cfg.models) if cfg.models is not None else None
+    report = run(Path(cfg.source) if cfg.source else None, cfg.quick, tuple(cfg.sections), models)
     table = markdown(report)
     output = Path(cfg.output)
     output.parent.mkdir(parents=True, exist_ok=True)

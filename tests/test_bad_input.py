@@ -151,6 +151,7 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("compare.py", ["root={f}/full_dir"], "no metrics.json under it"),
     ("compare.py", ["sort=test_acc"], "root="),
     ("bench.py", ["quick=true", "sections=[gpu]", "output={f}/b.json"], "unknown section(s) ['gpu']"),
+    ("bench.py", ["quick=true", "models=[resnet9000]", "output={f}/b.json"], "unknown model(s) ['resnet9000']"),
     ("make_emoji.py", ["font={f}/nowhere.ttf", "output={f}/emoji"], "nowhere.ttf: not found"),
     ("make_emoji.py", ["colour=red"], "colour"),
 ]

@@ -13,14 +13,19 @@ SECTIONS = ("data", "training", "inference", "pipeline", "compare")
 DEFAULT_SECTIONS = ("data", "training", "inference", "pipeline")  # compare needs TensorFlow (fer[compare])
 
 
-def run(source: Path | None, quick: bool, sections: tuple[str, ...] = DEFAULT_SECTIONS) -> dict:
-    """Measure the chosen ``sections``; ``quick`` trades precision for seconds."""
+def run(source: Path | None, quick: bool, sections: tuple[str, ...] = DEFAULT_SECTIONS,
+        models: tuple[str, ...] | None = None) -> dict:
+    """Measure the chosen ``sections`` for ``models`` (None: every registered model; two small ones when
+    ``quick``); ``quick`` trades precision for seconds."""
     from benchmarks.machine import machine, matmul_ceiling
 
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise ConfigError(f"sections={list(sections)}: unknown section(s) {sorted(unknown)}; expected some of "
                           f"{list(SECTIONS)}")
+    if models is not None and set(models) - set(list_models()):
+        raise ConfigError(f"models={list(models)}: unknown model(s) {sorted(set(models) - set(list_models()))}; "
+                          f"expected some of {list_models()}")
     timing = 0.05 if quick else 0.5  # seconds of repeated calls behind each median
     report = {"machine": machine(), "quick": quick}
     report["matmul_gflops"] = ceiling = matmul_ceiling(1024 if quick else 2048, timing)
@@ -29,7 +34,7 @@ def run(source: Path | None, quick: bool, sections: tuple[str, ...] = DEFAULT_SE
 
         report["cache_build"] = cache_build(source)
         report["loader_images_per_s"] = loader_throughput(source, batches=8 if quick else 40)
-    models = ["baseline_cnn", "linear"] if quick else list_models()
+    models = list(models) if models is not None else ["baseline_cnn", "linear"] if quick else list_models()
     if "training" in sections:
         from benchmarks.training import training_throughput
 

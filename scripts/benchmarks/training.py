@@ -71,9 +71,10 @@ def synthetic_npz(directory: Path, images: int, image_size: int = 48) -> Path:
 
 
 def synthetic_run(model: str, source: Path, batch_size: int, cache: str) -> list[str]:
-    """``train.py`` overrides that time ``model`` alone: the synthetic NPZ, no held-out splits, no augmentation,
-    mixing or schedule."""
-    return [f"model={model}", "data=npz", f"data.source={source}", f"data.batch_size={batch_size}",
+    """``train.py`` overrides that time ``model`` alone: the synthetic NPZ (FER-2013's seven classes), no held-out
+    splits, no augmentation, mixing or schedule."""
+    return [f"model={model}", "data=npz", f"data.source={source}", "data.reader.label_order=fer2013",
+            f"data.batch_size={batch_size}",
             "data.val_fraction=0", "data.test_fraction=0", f"data.cache_dir={cache}", "augment=none", "mix=none",
             "scheduler=none"]
 
