@@ -68,3 +68,17 @@ def test_keras_comparison_trains_both_report_nets_side_by_side():
         assert rates["keras"] > 0 and rates["32-true"] > 0
         assert result[report]["ratio_vs_keras"]["32-true"] == pytest.approx(rates["32-true"] / rates["keras"])
     assert "x Keras" in "\n".join(compare_table(result))
+
+
+def test_a_cpu_limited_to_avx2_kernels_gets_fp32(monkeypatch):
+    """``ATEN_CPU_CAPABILITY=avx2`` (how bench.py's AVX2 comparison imitates a CPU without AVX-512) turns
+    native bf16 off, whatever the CPU's flags say."""
+    import torch
+
+    from fer.config import native_cpu_bf16
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert native_cpu_bf16() and best_precision("cpu") == "bf16-mixed"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert not native_cpu_bf16() and best_precision("cpu") == "32-true"
