@@ -23,8 +23,9 @@ def run(source: Path | None, quick: bool, sections: tuple[str, ...] = DEFAULT_SE
     if unknown:
         raise ConfigError(f"sections={list(sections)}: unknown section(s) {sorted(unknown)}; expected some of "
                           f"{list(SECTIONS)}")
-    if models is not None and set(models) - set(list_models()):
-        raise ConfigError(f"models={list(models)}: unknown model(s) {sorted(set(models) - set(list_models()))}; "
+    unknown_models = set(models or ()) - set(list_models())
+    if unknown_models:
+        raise ConfigError(f"models={list(models)}: unknown model(s) {sorted(unknown_models)}; "
                           f"expected some of {list_models()}")
     timing = 0.05 if quick else 0.5  # seconds of repeated calls behind each median
     report = {"machine": machine(), "quick": quick}
