@@ -7,7 +7,8 @@ from fer.models import create_model, list_models
 
 
 def test_registry_lists_the_report_models_and_rejects_unknown_names():
-    assert {"baseline_cnn", "bn_cnn", "deep_cnn", "mlp", "linear", "vgg", "vgg_small", "vgg_lite"} <= set(list_models())
+    assert {"baseline_cnn", "bn_cnn", "deep_cnn", "mlp", "linear", "vgg", "vgg_small", "vgg_lite", "resnet",
+            "resnet_small"} <= set(list_models())
     assert sum(p.numel() for p in create_model("vgg_small").parameters()) < 0.3 * sum(
         p.numel() for p in create_model("vgg").parameters())  # variants are registered by name, not only in YAML
     with pytest.raises(ValueError, match="unknown model 'resnet9000'"):
@@ -49,11 +50,14 @@ def test_mlp_pca_fits_principal_components():
     assert torch.all(variances[:-1] >= variances[1:])  # ordered by explained variance
 
 
-@pytest.mark.parametrize("name", ["vgg", "bn_cnn", "bn_cnn4", "deep_cnn"])
+@pytest.mark.parametrize("name", ["vgg", "bn_cnn", "bn_cnn4", "deep_cnn", "resnet"])
 def test_folding_batchnorm_keeps_predictions_and_removes_every_batchnorm(name):
     from fer.inference.model import fold_batchnorm
 
     model = create_model(name)
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):  # as if trained
+        torch.nn.init.uniform_(norm.weight, 0.5, 1.5)
+        torch.nn.init.normal_(norm.bias, std=0.1)
     model.train()
     for _ in range(3):  # running statistics far from the identity
         model(torch.rand(16, 1, 48, 48) * 3 + 1)
@@ -64,6 +68,26 @@ def test_folding_batchnorm_keeps_predictions_and_removes_every_batchnorm(name):
         fold_batchnorm(model)
         assert torch.allclose(model(x), expected, atol=1e-4, rtol=1e-4)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+
+
+def test_residual_block_starts_as_the_identity_and_learns_away_from_it():
+    from fer.models.resnet import ResidualBlock
+
+    block = ResidualBlock(8, 8, se_reduction=4)
+    x = torch.rand(2, 8, 6, 6)  # non-negative, as a block's input after a ReLU
+    block.eval()
+    assert torch.equal(block(x), x)  # the last BatchNorm starts at zero: a deep stack starts shallow
+    block.train()
+    torch.optim.SGD(block.parameters(), lr=0.1).zero_grad()
+    (block(x) - 2 * x).square().mean().backward()
+    assert block.body[-1].weight.grad.abs().sum() > 0  # ...but the zero scale still receives gradient
+    widening = ResidualBlock(8, 16, se_reduction=None).eval()
+    assert widening(x).shape == (2, 16, 6, 6)
+
+
+def test_resnet_rejects_stages_it_cannot_pair():
+    with pytest.raises(ValueError, match=r"widths \[64, 128\] and blocks \[1\]"):
+        create_model("resnet", widths=(64, 128), blocks=(1,))
 
 
 @pytest.mark.parametrize("p", [0.1, 0.25, 0.4, 0.5])
