@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from hydra.errors import HydraException
+from hydra.errors import HydraException, InstantiationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
@@ -175,6 +175,10 @@ def app(config_name: str) -> Callable[[Callable[[DictConfig], Any]], Callable[[]
                 return task(cfg)
             except UserError as err:
                 fail(err)
+            except InstantiationException as err:  # a constructor refused a configured value
+                if not isinstance(err.__cause__, UserError):
+                    raise
+                fail(err.__cause__)
             except SIGTERMException:  # Lightning's, after it saved the interrupted checkpoint: exit as killed
                 sys.exit(128 + signal.SIGTERM)
 

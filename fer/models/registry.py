@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from torch import nn
 
+from fer.errors import ConfigError
+
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 
 
@@ -26,5 +28,8 @@ def list_models() -> list[str]:
 def create_model(name: str, **kwargs) -> nn.Module:
     """``create_model('bn_cnn', in_channels=1, num_classes=7, image_size=48)``."""
     if name not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; registered: {list_models()}")
-    return _MODELS[name](**kwargs)
+        raise ConfigError(f"unknown model {name!r}; registered: {list_models()}")
+    try:
+        return _MODELS[name](**kwargs)
+    except (TypeError, ValueError) as err:  # an option the model does not take, or a value it cannot build
+        raise ConfigError(f"model {name!r}: {err}") from err
