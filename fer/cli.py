@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+import types
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +129,9 @@ def quiet_library_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r".*is not supported by the model summary.*")
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+    # TensorBoard's writer imports TensorFlow where it is installed (fer[compare]): seconds and a page of
+    # TensorFlow's log lines at each start. Its own stub, used where TensorFlow is absent, writes the same files.
+    sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
 
 
 # ---------------------------------------------------------------------------------------------- entry
