@@ -54,7 +54,7 @@ class ResNet(FaceClassifier):
     The full-resolution stage stays plain: at 48x48 a CPU's step is dominated by memory-bound work per
     activation (BatchNorm, ReLU, the gates' product, the shortcut's sum), so shortcuts and gates go where
     the maps are small. ``widths`` and ``blocks`` give each residual stage's width and number of blocks;
-    ``se_reduction`` the SE bottleneck (``None``: no gates). The default (4.8M parameters, 1.03x the FLOPs
+    ``se_reduction`` the SE bottleneck (``None``: no gates). The default (5.0M parameters, 1.03x the FLOPs
     of ``vgg``) is ``vgg`` with shortcuts and gates; ``resnet_small`` is its half-width variant.
     """
 
