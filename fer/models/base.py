@@ -15,6 +15,15 @@ class FaceClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))
 
+    def pool_and_classify(self, layers: list[nn.Module], width: int, num_classes: int, dropout: float) -> None:
+        """Conv nets' common end: global average pooling closes ``features``, dropout + linear is the ``head``;
+        He initialisation (fan-out) for every conv."""
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(width, num_classes))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
     def regularization_loss(self) -> Tensor | float:
         """Extra loss term (Keras-style kernel L2); 0 unless a model asks for it."""
         return 0.0

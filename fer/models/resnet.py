@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from fer.models.base import Dropout, FaceClassifier, conv_bn
+from fer.models.base import FaceClassifier, conv_bn
 from fer.models.registry import register_model
 
 
@@ -70,11 +70,7 @@ class ResNet(FaceClassifier):
             for _ in range(count):
                 layers.append(ResidualBlock(cin, width, se_reduction))
                 cin = width
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Sequential(Dropout(dropout), nn.Linear(cin, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.pool_and_classify(layers, cin, num_classes, dropout)
 
 
 @register_model("resnet_small")

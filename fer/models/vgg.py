@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from fer.models.base import Dropout, FaceClassifier, conv_bn
+from fer.models.base import FaceClassifier, conv_bn
 from fer.models.registry import register_model
 
 
@@ -29,11 +29,7 @@ class VGG(FaceClassifier):
             for i, out in enumerate(stage, 1):
                 layers += conv_bn(cin, out, pool=i == len(stage))  # the stage's last conv closes with a pool
                 cin = out
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Sequential(Dropout(dropout), nn.Linear(cin, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.pool_and_classify(layers, cin, num_classes, dropout)
 
 
 @register_model("vgg_small")
