@@ -15,6 +15,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch import callbacks
 
+from fer.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -70,6 +72,58 @@ class InterruptCheckpoint(callbacks.Checkpoint):
         if self._previous_handler is not None:
             signal.signal(signal.SIGINT, self._previous_handler)
             self._previous_handler = None
+
+
+class TailAveraging(callbacks.WeightAveraging):
+    """Stochastic weight averaging under the run's own schedule: the equal average of the weights after
+    every optimiser step of the last ``fraction`` of training (BatchNorm statistics averaged alike).
+
+    Lightning's StochasticWeightAveraging replaces the learning-rate schedule with a constant SWA rate
+    and puts the average into the model only after the last validation, so selecting a checkpoint on
+    PublicTest would never see it. Here the one-cycle tail's small steps are what is averaged, and
+    once averaging has begun, validation, checkpoints, test and export use the average (as
+    ``callbacks=ema`` does); before that they use the current weights, so the curves stay readable.
+    """
+
+    def __init__(self, fraction: float = 0.25, **kwargs: Any) -> None:
+        if not 0 < fraction <= 1:
+            raise ConfigError(f"callbacks.tail_averaging.fraction={fraction}: expected a share of training in (0, 1]")
+        super().__init__(**kwargs)
+        self.fraction = fraction
+        self.first_step = 0
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        if stage == "fit":
+            self.first_step = int((1 - self.fraction) * trainer.estimated_stepping_batches)
+
+    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
+        return step_idx is not None and step_idx >= self.first_step
+
+    @property
+    def averaging(self) -> bool:
+        return self._average_model is not None and int(self._average_model.n_averaged) > 0
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.averaging:
+            super().on_validation_epoch_start(trainer, pl_module)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.averaging:
+            super().on_validation_epoch_end(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.averaging:
+            super().on_train_end(trainer, pl_module)
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        if self.averaging:
+            super().on_save_checkpoint(trainer, pl_module, checkpoint)
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        """A checkpoint from before the tail holds the current weights only; the average starts afresh."""
+        if "current_model_state" in checkpoint:
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)
 
 
 class ProgressBar(callbacks.TQDMProgressBar):

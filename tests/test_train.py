@@ -204,6 +204,32 @@ def test_ema_checkpoints_hold_the_average_and_the_run_tests_those_weights(tmp_pa
     assert ten_crop["tta"] == "ten_crop" and ten_crop["test_loss"] != plain["test_loss"]
 
 
+def test_tail_averaging_is_the_mean_of_the_last_steps_and_validates_plainly_before_them(tmp_path, tiny_sources):
+    import recorder
+
+    recorder.SNAPSHOTS.clear()
+    train(compose_train(tmp_path, *SHORT, f"data.source={tiny_sources['folder']}", "callbacks=swa",
+                        "callbacks.early_stopping=null", "+callbacks.model_checkpoint.save_top_k=-1",
+                        "callbacks.tail_averaging.fraction=0.5", "+callbacks.recorder._target_=recorder.WeightRecorder"))
+    steps, per_epoch = len(recorder.SNAPSHOTS), len(recorder.SNAPSHOTS) // 3
+    tail = recorder.SNAPSHOTS[steps - steps // 2:]
+    assert per_epoch >= 2 and len(tail) >= 3
+    checkpoint = {epoch: torch.load(next((tmp_path / "checkpoints").glob(f"best-epoch00{epoch}-*")),
+                                    map_location="cpu", weights_only=True) for epoch in (1, 3)}
+    # before the tail: the plain weights, validated and checkpointed as they are
+    assert "current_model_state" not in checkpoint[1]
+    for name, weights in checkpoint[1]["state_dict"].items():
+        assert torch.equal(weights, recorder.SNAPSHOTS[per_epoch - 1][name]), name
+    # at the end: the equal average of the weights after each tail step, the current ones kept for resuming
+    final = checkpoint[3]
+    assert any(not torch.equal(final["state_dict"][k], final["current_model_state"][k]) for k in final["state_dict"])
+    for name, averaged in final["state_dict"].items():
+        assert torch.equal(final["current_model_state"][name], tail[-1][name]), name
+        if averaged.is_floating_point():
+            expected = torch.stack([snapshot[name] for snapshot in tail]).mean(0)
+            torch.testing.assert_close(averaged, expected, rtol=1e-4, atol=1e-6, msg=name)
+
+
 def test_tensorboard_hparams_hold_the_run_choices_and_its_final_scores(tmp_path, tiny_sources):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
