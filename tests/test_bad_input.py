@@ -103,6 +103,8 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
      "model 'resnet': widths [64] and blocks [1, 1, 1] must list the same stages"),
     ("train.py", ["data.source={f}/faces", "callbacks=swa", "callbacks.tail_averaging.fraction=1.5",
                   "hydra.run.dir={f}/t6"], "callbacks.tail_averaging.fraction=1.5: expected a share of training in (0, 1]"),
+    ("train.py", ["data.source={f}/faces", "optimizer=sam", "module.optimizer.rho=0", "hydra.run.dir={f}/t7"],
+     "module.optimizer.rho=0: SAM's neighbourhood radius must be positive"),
     ("train.py", ["data.source={f}/notes.txt", "hydra.run.dir={f}/t1"], "notes.txt: a file, but not a zip"),
     ("train.py", ["data.source={f}/faces", "ckpt_path={f}/garbage.ckpt", "hydra.run.dir={f}/t2"], "garbage.ckpt"),
     ("train.py", ["data.source={f}/faces", "ckpt_path={f}/model.pt", "hydra.run.dir={f}/t3"], "no training state"),
