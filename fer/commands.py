@@ -25,7 +25,7 @@ def train(cfg) -> float | None:
 
 @app("eval")
 def evaluate(cfg) -> None:
-    """Score a checkpoint: fer-eval ckpt_path=<ckpt> [data=folder|csv|npz data.source=<path>] [split=test]"""
+    """Score a model: fer-eval ckpt_path=<ckpt|model.pt|accurate|fast> [data=folder|csv|npz data.source=<path>] [split=test]"""
     from fer.eval import evaluate as score
     from fer.summary import format_run
 

@@ -130,7 +130,8 @@ def test_batch_order_depends_only_on_seed_and_epoch(imbalanced):
     assert not torch.equal(next(iter(a))[1], next(iter(b))[1])
 
 
-@pytest.mark.parametrize("preset", ["none", "shift_flip", "crop_flip", "rotate_shear_zoom_flip", "rotate_zoom_flip_brightness", "crop_flip_rotate_erase"])
+@pytest.mark.parametrize("preset", ["none", "shift_flip", "crop_flip", "rotate_shear_zoom_flip", "rotate_zoom_flip_brightness",
+                                    "crop_flip_rotate", "crop_flip_rotate_erase"])
 def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     dm = instantiate(compose_data(f"augment={preset}", f"data.source={tiny_folder}", "data.batch_size=16"))
     dm.setup()
@@ -140,6 +141,22 @@ def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     assert images.dtype == torch.float32 and images.shape == plain.shape and 0 <= images.min() <= images.max() <= 1
     assert torch.equal(images, plain) == (preset == "none")
     assert torch.equal(transfer(dm, batch, training=False)[0], plain)
+
+
+@pytest.mark.parametrize("shift", ["none", "rotate", "zoom", "blur", "wild"])
+def test_eval_shifts_change_evaluation_batches_only(tiny_folder, shift):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        data = compose("eval", overrides=["ckpt_path=unused", f"shift={shift}", f"data.source={tiny_folder}",
+                                          "data.batch_size=16"]).data
+    dm = instantiate(data)
+    dm.setup()
+    batch = next(iter(dm.val_dataloader()))
+    plain = batch[0].float() / 255
+    shifted = transfer(dm, batch, training=False)[0]
+    assert shifted.shape == plain.shape and 0 <= shifted.min() <= shifted.max() <= 1
+    assert torch.equal(shifted, plain) == (shift == "none")
+    train_batch = next(iter(dm.train_dataloader()))
+    assert torch.equal(transfer(dm, train_batch, training=True)[0], train_batch[0].float() / 255)
 
 
 @pytest.mark.parametrize("mix", ["mixup", "cutmix", "mixup_cutmix"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import zipfile
 
@@ -69,6 +70,14 @@ def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states
         probs = recognizer.classify([face for _, face in chunk])
         correct += sum(recognizer.classes[p.argmax()] == cls for (cls, _), p in zip(chunk, probs))
     assert correct / len(faces) == pytest.approx(stated, abs=0.005)
+
+
+def test_eval_scores_a_bundled_model_by_name_as_its_file_states(fer2013_zip, tmp_path):
+    run_script("eval.py", "ckpt_path=fast", f"data.source={fer2013_zip}", f"hydra.run.dir={tmp_path}", "logger=none")
+    scored = json.loads((tmp_path / "metrics.json").read_text())
+    stated = torch.load(BUNDLED_MODELS["fast"], map_location="cpu", weights_only=True)["metadata"]["test_acc"]
+    assert scored["images"] == 3589 and scored["checkpoint"] == "fast"
+    assert scored["test_acc"] == pytest.approx(stated, abs=0.005)
 
 
 def all_probabilities(recognizer: Recognizer, faces) -> np.ndarray:

@@ -189,6 +189,17 @@ def test_every_experiment_composes_and_runs(tmp_path, tiny_sources, experiment):
     assert 0 <= metrics["test_acc"] <= 1
 
 
+def test_eval_shift_is_drawn_the_same_each_time_and_named_in_the_metrics(tmp_path, trained_tiny, tiny_sources):
+    metrics = json.loads((trained_tiny / "metrics.json").read_text())
+    for name, shift in (("none", "none"), ("wild", "wild"), ("again", "wild")):
+        run_script("eval.py", f"ckpt_path={metrics['best_checkpoint']}", f"data.source={tiny_sources['folder']}",
+                   f"shift={shift}", "trainer.precision=32-true", f"hydra.run.dir={tmp_path / name}")
+    plain, wild, again = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("none", "wild", "again"))
+    assert plain["shift"] == "none" and wild["shift"] == "wild"
+    assert plain["test_loss"] == pytest.approx(metrics["test_loss"], abs=1e-5)
+    assert wild["test_loss"] != plain["test_loss"] and wild["test_loss"] == again["test_loss"]
+
+
 def test_ema_checkpoints_hold_the_average_and_the_run_tests_those_weights(tmp_path, tiny_sources):
     run = tmp_path / "run"
     metrics = train(compose_train(run, *SHORT, f"data.source={tiny_sources['folder']}", "callbacks=ema",
