@@ -40,7 +40,7 @@ class SAM(torch.optim.Optimizer):
         with torch.enable_grad():
             loss = closure()
         params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
-        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in params])))
+        norm = torch.nn.utils.get_total_norm([p.grad for p in params])
         ascent = torch._foreach_mul([p.grad for p in params], self.rho / (float(norm) + 1e-12))
         torch._foreach_add_(params, ascent)
         with torch.enable_grad():

@@ -56,7 +56,8 @@ class FERDataModule(L.LightningDataModule):
                  test_transform: Callable | None = None) -> None:
         super().__init__()
         balance = dict(balance or {})  # BalancedBatchSampler's arguments (its defaults: no balancing); a plain
-        self.save_hyperparameters(ignore=["reader", "augment", "mix", "test_transform"])  # dict, as checkpoints hold plain data only
+        self.save_hyperparameters(ignore=["reader", "augment", "mix", "test_transform"])  # dict: checkpoints hold
+        # plain data only
         self.source, self.reader = Path(source), reader
         self.image_size, self.channels = image_size, channels
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
