@@ -40,8 +40,8 @@ class SAM(torch.optim.Optimizer):
         with torch.enable_grad():
             loss = closure()
         params = [p for group in self.param_groups for p in group["params"] if p.grad is not None]
-        norm = torch.nn.utils.get_total_norm([p.grad for p in params])
-        ascent = torch._foreach_mul([p.grad for p in params], self.rho / (float(norm) + 1e-12))
+        grads = [p.grad for p in params]
+        ascent = torch._foreach_mul(grads, self.rho / (float(torch.nn.utils.get_total_norm(grads)) + 1e-12))
         torch._foreach_add_(params, ascent)
         with torch.enable_grad():
             closure()
