@@ -3,7 +3,10 @@
 import pytest
 import torch
 
-from fer.data.augment import RandomAffine, RandomBrightness, RandomCrop, RandomErasing, RandomHorizontalFlip
+from torchvision.transforms.v2 import functional as TF
+
+from fer.data.augment import (RandomAffine, RandomBrightness, RandomCrop, RandomErasing, RandomGaussianBlur,
+                               RandomHorizontalFlip)
 
 
 def _batch_of_one_face(n=64):
@@ -13,7 +16,8 @@ def _batch_of_one_face(n=64):
 
 
 @pytest.mark.parametrize("augment", [RandomAffine(degrees=15, shear=0.1, scale=(0.9, 1.1)), RandomCrop(4),
-                                     RandomBrightness(0.3), RandomErasing(p=1.0), RandomHorizontalFlip()])
+                                     RandomBrightness(0.3), RandomErasing(p=1.0), RandomHorizontalFlip(),
+                                     RandomGaussianBlur(p=1.0)])
 def test_each_image_gets_its_own_random_transform(augment):
     batch = _batch_of_one_face()
     out = augment(batch)
@@ -36,3 +40,25 @@ def test_crop_shifts_content_by_whole_pixels():
     out = RandomCrop(padding=2)(batch)
     positions = {tuple(torch.nonzero(img[0]).flatten().tolist()) for img in out}
     assert positions <= {(r, c) for r in range(2, 7) for c in range(2, 7)} and len(positions) > 15
+
+
+def test_blur_matches_torchvision_per_sigma_and_keeps_unpicked_images():
+    torch.manual_seed(1)
+    batch = torch.rand(6, 3, 20, 20)
+    fixed = RandomGaussianBlur(sigma=(1.2, 1.2), p=1.0)(batch)
+    inner = (..., slice(4, -4), slice(4, -4))  # away from the border, where the padding modes differ
+    expected = TF.gaussian_blur(batch, kernel_size=[9, 9], sigma=[1.2, 1.2])
+    assert torch.allclose(fixed[inner], expected[inner], atol=1e-5)
+    assert torch.equal(RandomGaussianBlur(p=0.0)(batch), batch)
+    spike = torch.zeros(400, 1, 15, 15)
+    spike[:, :, 7, 7] = 1
+    out = RandomGaussianBlur(sigma=(0.3, 2.0), p=0.5)(spike)
+    assert torch.allclose(out.sum((1, 2, 3)), torch.ones(400), atol=1e-5)  # blurring keeps the brightness
+    blurred = (out[:, 0, 7, 7] < 1).float().mean()
+    assert 0.4 < blurred < 0.6 and len(set(out[:, 0, 7, 7].tolist())) > 150  # p honoured, one sigma per image
+
+
+@pytest.mark.parametrize("sigma", [(0.0, 1.0), (2.0, 1.0), (-1.0, 1.0)])
+def test_blur_rejects_an_empty_or_negative_sigma_range(sigma):
+    with pytest.raises(ValueError, match="sigma"):
+        RandomGaussianBlur(sigma=sigma)

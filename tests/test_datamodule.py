@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -130,8 +131,7 @@ def test_batch_order_depends_only_on_seed_and_epoch(imbalanced):
     assert not torch.equal(next(iter(a))[1], next(iter(b))[1])
 
 
-@pytest.mark.parametrize("preset", ["none", "shift_flip", "crop_flip", "rotate_shear_zoom_flip", "rotate_zoom_flip_brightness",
-                                    "crop_flip_rotate", "crop_flip_rotate_erase"])
+@pytest.mark.parametrize("preset", sorted(path.stem for path in (Path(CONFIG_DIR) / "augment").glob("*.yaml")))
 def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     dm = instantiate(compose_data(f"augment={preset}", f"data.source={tiny_folder}", "data.batch_size=16"))
     dm.setup()
