@@ -28,7 +28,7 @@ class Teachers:
 
         if not models:
             raise ConfigError("distill.teachers is empty; name at least one model file or bundled model")
-        self.temperature = temperature
+        self.temperature, self.image_size = temperature, preprocessing["image_size"]
         self.modules = [load_model(model_path(name)) for name in models]
         for name, module in zip(models, self.modules):
             theirs = {k: module.preprocessing[k] for k in ("image_size", "channels", "classes")}
@@ -39,7 +39,11 @@ class Teachers:
 
     @torch.inference_mode()
     def probabilities(self, images: Tensor) -> Tensor:
-        """Mean of the teachers' softened probabilities for float [0, 1] images."""
+        """Mean of the teachers' softened probabilities for float [0, 1] images, shown at the size they were
+        trained at (``resize=progressive`` shrinks the student's early batches)."""
+        if images.shape[-1] != self.image_size:
+            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
+                                   align_corners=False)
         total = 0.0
         for module, bf16 in zip(self.modules, self.bf16):
             with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):

@@ -19,6 +19,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from torchmetrics.classification import MulticlassAccuracy
 
 from fer.distill import Teachers
+from fer.errors import ConfigError
 from fer.metrics import evaluation_metrics
 from fer.models import create_model
 from fer.tta import predict_log_probs
@@ -161,8 +162,13 @@ class FERModule(L.LightningModule):
 
     # ------------------------------------------------------------------ set-up
     def on_fit_start(self) -> None:
-        """Data-dependent initialisation (the mlp's PCA), once, from the training images."""
+        """Data-dependent initialisation (the mlp's PCA), once, from the training images; a net whose head
+        is sized for one input size refuses progressively resized training faces before any step."""
         datamodule = getattr(self.trainer, "datamodule", None)
+        if getattr(datamodule, "resize", None) is not None and self.net.fixed_input_size:
+            raise ConfigError(f"resize=progressive: model {self.model_spec['name']} has a head sized for "
+                              f"{self.preprocessing['image_size']}x{self.preprocessing['image_size']} faces only; "
+                              "choose one that pools globally (the vgg and resnet families)")
         if hasattr(self.net, "fit_to_data") and datamodule is not None:
             images = datamodule.split_tensors("train").images.to(self.device).float().div_(255)
             self.net.fit_to_data(self.normalize(images))

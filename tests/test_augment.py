@@ -5,8 +5,9 @@ import torch
 
 from torchvision.transforms.v2 import functional as TF
 
-from fer.data.augment import (RandomAffine, RandomBrightness, RandomCrop, RandomErasing, RandomGaussianBlur,
-                               RandomHorizontalFlip)
+from fer.data.augment import (ProgressiveResize, RandomAffine, RandomBrightness, RandomCrop, RandomErasing,
+                               RandomGaussianBlur, RandomHorizontalFlip)
+from fer.errors import ConfigError
 
 
 def _batch_of_one_face(n=64):
@@ -60,5 +61,27 @@ def test_blur_matches_torchvision_per_sigma_and_keeps_unpicked_images():
 
 @pytest.mark.parametrize("sigma", [(0.0, 1.0), (2.0, 1.0), (-1.0, 1.0)])
 def test_blur_rejects_an_empty_or_negative_sigma_range(sigma):
-    with pytest.raises(ValueError, match="sigma"):
+    with pytest.raises(ConfigError, match="sigma"):
         RandomGaussianBlur(sigma=sigma)
+
+
+def test_progressive_resize_grows_to_full_size_by_the_ramp_and_keeps_it():
+    two_phase = ProgressiveResize(start_size=32, ramp=0.5, multiple=16)
+    assert [two_phase.size(epoch, 10, 48) for epoch in range(10)] == [32] * 5 + [48] * 5
+    linear = ProgressiveResize(start_size=24, ramp=0.75, multiple=8)
+    sides = [linear.size(epoch, 40, 48) for epoch in range(40)]
+    assert sides[0] == 24 and sides == sorted(sides) and set(sides) == {24, 32, 40, 48} and sides[30:] == [48] * 10
+    faces = torch.rand(5, 1, 48, 48)
+    small = two_phase(faces, 0, 10)
+    assert small.shape == (5, 1, 32, 32) and 0 <= small.min() and small.max() <= 1
+    assert torch.allclose(small.mean((2, 3)), faces.mean((2, 3)), atol=0.02)  # antialiased: the same faces, smaller
+    assert two_phase(faces, 5, 10) is faces
+    assert ProgressiveResize(start_size=64, multiple=16).size(0, 10, 48) == 48  # never enlarges
+
+
+@pytest.mark.parametrize("kwargs", [{"ramp": 0.0}, {"ramp": 1.5}, {"start_size": 8, "multiple": 16}, {"multiple": 0}])
+def test_progressive_resize_rejects_impossible_schedules(kwargs):
+    with pytest.raises(ConfigError, match="data.resize"):
+        ProgressiveResize(**kwargs)
+    with pytest.raises(ConfigError, match="max_epochs"):
+        ProgressiveResize().size(0, None, 48)

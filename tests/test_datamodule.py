@@ -20,9 +20,10 @@ from fer.data.readers import read_npz
 from fer.data.sampling import BalancedBatchSampler, shard_batches
 
 
-def transfer(dm: FERDataModule, batch, training: bool):
+def transfer(dm: FERDataModule, batch, training: bool, epoch: int = 0, max_epochs: int = 10):
     """What Lightning does to a batch after moving it to the device, in a training or evaluation loop."""
-    dm.trainer = SimpleNamespace(training=training, global_step=0, global_rank=0, world_size=1)
+    dm.trainer = SimpleNamespace(training=training, global_step=0, global_rank=0, world_size=1,
+                                 current_epoch=epoch, max_epochs=max_epochs)
     return dm.on_after_batch_transfer(batch, 0)
 
 
@@ -141,6 +142,16 @@ def test_augment_presets_apply_to_train_batches_only(tiny_folder, preset):
     assert images.dtype == torch.float32 and images.shape == plain.shape and 0 <= images.min() <= images.max() <= 1
     assert torch.equal(images, plain) == (preset == "none")
     assert torch.equal(transfer(dm, batch, training=False)[0], plain)
+
+
+def test_progressive_resize_shrinks_early_training_batches_only(tiny_folder):
+    dm = instantiate(compose_data("resize=progressive", "augment=crop_flip", f"data.source={tiny_folder}",
+                                  "data.batch_size=16"))
+    dm.setup()
+    batch = next(iter(dm.train_dataloader()))
+    assert transfer(dm, batch, training=True, epoch=4, max_epochs=10)[0].shape[-2:] == (32, 32)
+    assert transfer(dm, batch, training=True, epoch=5, max_epochs=10)[0].shape[-2:] == (48, 48)
+    assert transfer(dm, batch, training=False, epoch=0, max_epochs=10)[0].shape[-2:] == (48, 48)
 
 
 @pytest.mark.parametrize("shift", ["none", "rotate", "zoom", "blur", "wild"])

@@ -28,6 +28,18 @@ def test_forward_backward_shapes(name, size, classes):
     assert model.features(x).ndim == 2
 
 
+@pytest.mark.parametrize("name", list_models())
+def test_fixed_input_size_says_whether_a_net_takes_other_sizes(name):
+    """resize=progressive trusts this flag to refuse nets whose head is sized for one input size."""
+    model = create_model(name, image_size=48).eval()
+    try:
+        model(torch.rand(2, 1, 32, 32))
+        takes_32 = True
+    except RuntimeError:
+        takes_32 = False
+    assert takes_32 != model.fixed_input_size
+
+
 def test_baseline_cnn_matches_the_seed000_keras_parameter_count():
     # Keras summary of seed000's model: 2,345,607 trainable parameters
     assert sum(p.numel() for p in create_model("baseline_cnn").parameters()) == 2_345_607

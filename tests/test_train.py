@@ -71,7 +71,7 @@ def test_eval_of_a_plain_class_folder_scores_it_whole_and_rejects_unknown_classe
     assert result.returncode != 0 and "does not know the class(es) ['contempt']" in result.stderr
 
 
-RESUMABLE = [*SHORT, "augment=crop_flip_rotate_erase", "model=bn_cnn", "module.label_smoothing=0.1", "trainer.precision=bf16-mixed",
+RESUMABLE = [*SHORT, "augment=crop_flip_rotate_erase", "resize=progressive", "model=vgg_lite", "module.label_smoothing=0.1", "trainer.precision=bf16-mixed",
              "callbacks.progress_bar=null"]
 
 

@@ -45,6 +45,7 @@ class FERDataModule(L.LightningDataModule):
     labels into class probabilities. ``subset`` keeps a seeded, stratified fraction of every split.
     ``test_transform`` changes every validation and test batch alike (eval.py's ``shift=``): faces
     rotated, scaled or blurred unlike FER-2013's, to see how a model holds up on photos prepared otherwise.
+    ``resize`` (``ProgressiveResize``) shrinks the training batches of early epochs.
     """
 
     def __init__(self, source: str | Path, reader: Callable[..., FaceArrays], image_size: int = 48,
@@ -53,16 +54,16 @@ class FERDataModule(L.LightningDataModule):
                  mix: Callable | None = None,
                  balance: dict | None = None, skip_corrupt: bool = False, cache_dir: str | Path | None = None,
                  num_workers: int = 0, seed: int = 0, test_split: str = "test", subset: float | None = None,
-                 test_transform: Callable | None = None) -> None:
+                 test_transform: Callable | None = None, resize: Callable | None = None) -> None:
         super().__init__()
         balance = dict(balance or {})  # BalancedBatchSampler's arguments (its defaults: no balancing); a plain
-        self.save_hyperparameters(ignore=["reader", "augment", "mix", "test_transform"])  # dict: checkpoints hold
-        # plain data only
+        # checkpoints hold plain data only
+        self.save_hyperparameters(ignore=["reader", "augment", "mix", "test_transform", "resize"])
         self.source, self.reader = Path(source), reader
         self.image_size, self.channels = image_size, channels
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
-        self.augment, self.mix, self.test_transform = augment, mix, test_transform
+        self.augment, self.mix, self.test_transform, self.resize = augment, mix, test_transform, resize
         self.balance = balance
         self.test_split = test_split
         self.skip_corrupt, self.cache_dir, self.num_workers = skip_corrupt, cache_dir, num_workers
@@ -203,6 +204,8 @@ class FERDataModule(L.LightningDataModule):
                 images = self.augment(images)
             if self.mix is not None:
                 images, labels = self.mix(images, F.one_hot(labels, len(self.classes)).float())
+            if self.resize is not None:
+                images = self.resize(images, self.trainer.current_epoch, self.trainer.max_epochs)
         elif self.test_transform is not None:
             images = self.test_transform(images)
         return images if labels is None else (images, labels)

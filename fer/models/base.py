@@ -7,10 +7,15 @@ from torch import Tensor, nn
 
 
 class FaceClassifier(nn.Module):
-    """``features`` maps [B, C, H, W] to [B, D] (the embedding the projector shows); ``head`` to logits."""
+    """``features`` maps [B, C, H, W] to [B, D] (the embedding the projector shows); ``head`` to logits.
+
+    ``fixed_input_size``: the head is sized for ``image_size`` (flattened features), so the net takes
+    no other size (and cannot train with ``resize=progressive``); nets that pool globally take any.
+    """
 
     features: nn.Module
     head: nn.Module
+    fixed_input_size = False
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x))

@@ -41,6 +41,8 @@ class PCA(nn.Module):
 class Linear(FaceClassifier):
     """Multinomial logistic regression on the pixels."""
 
+    fixed_input_size = True
+
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.0
                  ) -> None:
         super().__init__()
@@ -51,6 +53,8 @@ class Linear(FaceClassifier):
 @register_model("mlp")
 class MLP(FaceClassifier):
     """Pixels -> optional PCA (fitted on the train split before training) -> MLP (seed002's best classical model)."""
+
+    fixed_input_size = True
 
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.3,
                  pca_components: int | None = 256, hidden: Sequence[int] = (512, 256)) -> None:

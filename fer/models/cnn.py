@@ -13,6 +13,8 @@ from fer.models.registry import register_model
 class BaselineCNN(FaceClassifier):
     """seed000: Conv32-Conv64-Pool-Drop.25-Conv128-Pool-Conv128-Pool-Drop.25-Dense1024-Drop.5-Dense."""
 
+    fixed_input_size = True
+
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.5,
                  conv_dropout: float = 0.25) -> None:
         super().__init__()
@@ -35,6 +37,8 @@ class BatchNormCNN(FaceClassifier):
     Dense256 BN Drop .5. 'same' padding (the report keeps 48 -> 6 after three pools).
     ``conv_l2`` adds l2 * sum(w^2) of the conv kernels to the loss, as Keras' kernel_regularizer.
     """
+
+    fixed_input_size = True
 
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.5,
                  conv_dropout: float = 0.25, conv_l2: float = 1e-4) -> None:
@@ -61,6 +65,8 @@ class BatchNormCNN(FaceClassifier):
 class DeepCNN(FaceClassifier):
     """seed003: Conv128-256-512-512 (each MaxPool + Drop .4), Dense512-Drop.4-Dense256-Drop.3-Dense."""
 
+    fixed_input_size = True
+
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.3,
                  conv_dropout: float = 0.4) -> None:
         super().__init__()
@@ -81,6 +87,8 @@ class FourConvBatchNormCNN(FaceClassifier):
 
     The report names only the block count; widths double per block as in its sibling reports.
     """
+
+    fixed_input_size = True
 
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.5,
                  conv_dropout: float = 0.25) -> None:
