@@ -5,6 +5,7 @@ face would get the same rotation, crop and flip (pytorch/vision#8484). These mod
 parameters per image and apply them in one vectorised op (affine_grid / grid_sample,
 gather, masks), so augmenting a batch costs about as much as one image. They take and return
 float batches [B, C, H, W] in [0, 1] and compose with ``torchvision.transforms.v2.Compose``.
+``ProgressiveResize`` is not random: it shrinks a training batch by the epoch (``resize=`` group).
 """
 
 from __future__ import annotations
