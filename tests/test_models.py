@@ -149,3 +149,13 @@ def test_pooling_before_relu_computes_the_same_values_and_gradients():
     (relu_then_pool * weights).sum().backward()
     (pool_then_relu * weights).sum().backward()
     assert torch.equal(a.grad, b.grad)
+
+
+def test_a_flatten_head_feeds_a_hidden_layer_and_takes_its_own_size_only():
+    flat = create_model("vgg_small", head="flatten", head_width=128).eval()
+    assert flat(torch.rand(4, 1, 48, 48)).shape == (4, 7) and flat.features(torch.rand(4, 1, 48, 48)).shape == (4, 128)
+    assert flat.fixed_input_size and not create_model("vgg_small").fixed_input_size
+    with pytest.raises(RuntimeError):
+        flat(torch.rand(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="head='avg'"):
+        create_model("vgg_small", head="avg")

@@ -25,6 +25,20 @@ class FaceClassifier(nn.Module):
         He initialisation (fan-out) for every conv."""
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Sequential(Dropout(dropout), nn.Linear(width, num_classes))
+        self._init_convs()
+
+    def flatten_and_classify(self, layers: list[nn.Module], in_channels: int, image_size: int, hidden: int,
+                             num_classes: int, dropout: float) -> None:
+        """The position-keeping end: the flattened last feature map -> Linear-BN-ReLU of ``hidden`` units closes
+        ``features``, dropout + linear is the ``head``; He initialisation for every conv."""
+        conv = nn.Sequential(*layers, nn.Flatten())
+        self.features = nn.Sequential(conv, nn.Linear(feature_size(conv, in_channels, image_size), hidden, bias=False),
+                                      nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
+        self.head = nn.Sequential(Dropout(dropout), nn.Linear(hidden, num_classes))
+        self.fixed_input_size = True
+        self._init_convs()
+
+    def _init_convs(self) -> None:
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

@@ -18,18 +18,28 @@ class VGG(FaceClassifier):
     variants: ``vgg_small`` (half width, a quarter of the FLOPs) and ``vgg_lite`` (``vgg_small`` with one
     conv at full resolution, where a CPU spends most of the time: 1.35x faster to train); docs/RESULTS.md
     has what each reached on FER-2013.
+
+    ``head='flatten'`` keeps where on the face each feature is: the last feature map (3x3 for 48x48 faces)
+    is flattened into a hidden layer of ``head_width`` units (with BatchNorm), as the VGG of Khaireddin &
+    Chen (2021) and the reports' CNNs do, instead of being averaged; such a net takes only its
+    ``image_size``.
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 7, image_size: int = 48, dropout: float = 0.3,
-                 stages: Sequence[Sequence[int]] = ((64, 64), (128, 128), (256, 256), (512, 512))
-                 ) -> None:
+                 stages: Sequence[Sequence[int]] = ((64, 64), (128, 128), (256, 256), (512, 512)),
+                 head: str = "pool", head_width: int = 512) -> None:
         super().__init__()
         layers, cin = [], in_channels
         for stage in stages:
             for i, out in enumerate(stage, 1):
                 layers += conv_bn(cin, out, pool=i == len(stage))  # the stage's last conv closes with a pool
                 cin = out
-        self.pool_and_classify(layers, cin, num_classes, dropout)
+        if head == "pool":
+            self.pool_and_classify(layers, cin, num_classes, dropout)
+        elif head == "flatten":
+            self.flatten_and_classify(layers, in_channels, image_size, head_width, num_classes, dropout)
+        else:
+            raise ValueError(f"head={head!r}: expected 'pool' (global average pooling) or 'flatten'")
 
 
 @register_model("vgg_small")
