@@ -79,7 +79,8 @@ def test_progressive_resize_grows_to_full_size_by_the_ramp_and_keeps_it():
     assert ProgressiveResize(start_size=64, multiple=16).size(0, 10, 48) == 48  # never enlarges
 
 
-@pytest.mark.parametrize("kwargs", [{"ramp": 0.0}, {"ramp": 1.5}, {"start_size": 8, "multiple": 16}, {"multiple": 0}])
+@pytest.mark.parametrize("kwargs", [{"ramp": 0.0}, {"ramp": 1.5}, {"start_size": 8, "multiple": 16}, {"multiple": 0},
+                                    {"start_size": 24, "multiple": 16}])
 def test_progressive_resize_rejects_impossible_schedules(kwargs):
     with pytest.raises(ConfigError, match="data.resize"):
         ProgressiveResize(**kwargs)

@@ -171,9 +171,9 @@ class ProgressiveResize:
     def __init__(self, start_size: int = 32, ramp: float = 0.5, multiple: int = 16) -> None:
         if not 0 < ramp <= 1:
             raise ConfigError(f"data.resize.ramp={ramp}: expected the share of the epochs to grow over, in (0, 1]")
-        if multiple < 1 or start_size < multiple:
+        if multiple < 1 or start_size < multiple or start_size % multiple:
             raise ConfigError(f"data.resize.start_size={start_size}, data.resize.multiple={multiple}: "
-                              "expected 1 <= multiple <= start_size")
+                              "expected a start_size that is a multiple of multiple (>= 1)")
         self.start_size, self.ramp, self.multiple = start_size, ramp, multiple
         self._size: int | None = None
 
