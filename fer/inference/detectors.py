@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
@@ -114,6 +115,27 @@ class WholeImage:
 
     def __call__(self, frame: np.ndarray) -> list[Box]:
         return [(0, 0, frame.shape[1], frame.shape[0])]
+
+
+def framing_margins(detector: Callable[[np.ndarray], list[Box]], faces: Iterable[np.ndarray],
+                    upscale: int = 4) -> np.ndarray:
+    """The margin that turns ``detector``'s box into each training crop: ``(crop side / box side - 1) / 2``.
+
+    A model sees faces framed as its training crops were; a detector's box frames them its own way, and
+    the recognizer's ``margin`` bridges the two. Each crop (a square training face, e.g. FER-2013's
+    48x48) is enlarged ``upscale`` times inside a border of its repeated edge pixels, so the detector
+    finds it at a size it works at; crops it misses are left out. The median is the margin to use
+    (docs/RESULTS.md, "Framing").
+    """
+    margins = []
+    for face in faces:
+        big = cv2.resize(face, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+        pad = big.shape[0] // 2
+        boxes = detector(cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_REPLICATE))
+        if boxes:
+            side = max(boxes, key=lambda b: b[2] * b[3])[2]
+            margins.append((big.shape[0] / side - 1) / 2)
+    return np.array(margins)
 
 
 def centre_square(frame: np.ndarray) -> Box:

@@ -60,7 +60,7 @@ class Recognizer:
 
     model: str | Path | None = None
     detector: Callable[[np.ndarray], list[Box]] | None = None
-    margin: float = 0.1
+    margin: float = 0.05  # frames faces as the models were trained (docs/RESULTS.md, "Framing")
     tta: str | None = None
     precision: str = "auto"
     backend: str = "torch"
