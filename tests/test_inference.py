@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from conftest import REPO, run_script
 from fer.config import CONFIG_DIR
@@ -104,8 +105,6 @@ def test_onnx_runtime_agrees_with_pytorch_on_every_privatetest_face(fer2013_zip,
 def test_the_default_margin_frames_faces_as_fer2013_does(fer2013_zip):
     """The Haar box on FER-2013's own faces is about the crop itself: a margin far from that shows the models
     faces larger or smaller than they were trained on (0.1 did: 17% smaller, 1.2 points fewer for fast)."""
-    from omegaconf import OmegaConf
-
     faces = [face for _, face in fer2013_faces(fer2013_zip, per_class=40)]
     margins = framing_margins(HaarDetector(max_width=None), faces)
     assert len(margins) > 0.6 * len(faces)  # the cascade finds most enlarged FER-2013 faces
