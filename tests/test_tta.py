@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -29,3 +30,36 @@ def test_predict_log_probs_averages_probabilities_and_passes_logits_through():
     assert torch.allclose(predict_log_probs(model, images, "ten_crop").exp().sum(1), torch.ones(4), atol=1e-5)
     with pytest.raises(ValueError, match="unknown test-time augmentation 'five_crop'"):
         predict_log_probs(model, images, "five_crop")
+
+
+def test_flip_zoom_rotate_views_are_small_turns_and_zooms_and_their_mirrors():
+    yy, xx = torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing="ij")
+    disc = (((yy - 23.5) ** 2 + (xx - 23.5) ** 2) < 10 ** 2).float().expand(2, 1, 48, 48)
+    bar = ((yy - 23.5).abs() < 3).float() * ((xx - 23.5).abs() < 18).float()
+    bar = bar.expand(2, 1, 48, 48)
+    views_ = views(disc, "flip_zoom_rotate")
+    assert len(views_) == 10 and all(v.shape == disc.shape for v in views_)
+    assert torch.equal(views_[0], disc)
+    assert all(torch.equal(views_[i + 1], views_[i].flip(-1)) for i in range(0, 10, 2))
+    area = [v.sum().item() for v in views_[::2]]  # the face, shrunk 5%, enlarged 5%, turned -6, turned +6
+    assert area[1] == pytest.approx(area[0] * 0.95 ** 2, rel=0.05) and area[2] == pytest.approx(area[0] * 1.05 ** 2, rel=0.05)
+    assert area[3] == pytest.approx(area[0], rel=0.02) and area[4] == pytest.approx(area[0], rel=0.02)
+    turned = views(bar, "flip_zoom_rotate")
+    assert not torch.allclose(turned[6], bar, atol=0.1)  # a horizontal bar turned by 6 degrees ...
+    assert torch.allclose(turned[6], turned[9], atol=1e-5)  # ... one way is the mirror of the other way
+
+
+def test_flip_zoom_rotate_beats_flip_on_every_privatetest_face(fer2013_zip):
+    """The views are turns and zooms the bundled models trained with: averaged over them, `fast` scores
+    higher on FER-2013's PrivateTest than with the mirror alone (measured: docs/RESULTS.md)."""
+    from fer.inference import Recognizer
+    from fer.inference.detectors import WholeImage
+    from test_inference import all_probabilities, fer2013_faces
+
+    faces = list(fer2013_faces(fer2013_zip))
+    labels = np.array([cls for cls, _ in faces])
+    accuracy = {}
+    for mode in ("none", "flip", "flip_zoom_rotate"):
+        recognizer = Recognizer(model="fast", detector=WholeImage(), tta=mode)
+        accuracy[mode] = (np.array(recognizer.classes)[all_probabilities(recognizer, faces).argmax(1)] == labels).mean()
+    assert accuracy["flip_zoom_rotate"] > accuracy["flip"] > accuracy["none"]  # measured: 70.7 / 70.0 / 69.4%

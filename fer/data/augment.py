@@ -57,19 +57,34 @@ class RandomAffine(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         n = len(x)
-        angle = torch.deg2rad(_uniform(n, -self.degrees, self.degrees, x))
+        angle = _uniform(n, -self.degrees, self.degrees, x)
         zoom = _uniform(n, *self.scale, x)
         shear = _uniform(n, -self.shear, self.shear, x)
-        shift = _uniform(2 * n, -self.translate, self.translate, x).view(n, 2) * 2  # grid units span 2
-        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-        theta = torch.stack([
-            torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
-            torch.stack([sin, cos + shear * sin, shift[:, 1]], 1),
-        ], 1)
+        shift = _uniform(2 * n, -self.translate, self.translate, x).view(n, 2)
         keep = ~_chance(n, self.p, x)
-        theta[keep] = torch.tensor([[1.0, 0, 0], [0, 1.0, 0]], device=x.device)
-        grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-        return F.grid_sample(x, grid, mode="bilinear", padding_mode=self.fill, align_corners=False)
+        angle[keep], zoom[keep], shear[keep], shift[keep] = 0.0, 1.0, 0.0, 0.0
+        return affine(x, angle, zoom, shear, shift, self.fill)
+
+
+def affine(x: Tensor, degrees: Tensor | float = 0.0, zoom: Tensor | float = 1.0, shear: Tensor | float = 0.0,
+           shift: Tensor | float = 0.0, fill: str = "border") -> Tensor:
+    """Rotate, zoom, shear and shift a batch about each image's centre, per image ([B] or [B, 2] tensors) or
+    all alike (numbers): the one warp that training augmentation, ``eval.py shift=`` and TTA views share.
+
+    ``shift`` is a fraction of the image's width / height; zoom > 1 enlarges the face.
+    """
+    def per_image(value: Tensor | float, *shape: int) -> Tensor:
+        return torch.as_tensor(value, dtype=torch.float32, device=x.device).expand(len(x), *shape)
+
+    angle, zoom, shear = torch.deg2rad(per_image(degrees)), per_image(zoom), per_image(shear)
+    shift = per_image(shift, 2) * 2  # grid units span 2
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([
+        torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
+        torch.stack([sin, cos + shear * sin, shift[:, 1]], 1),
+    ], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=fill, align_corners=False)
 
 
 class RandomCrop(nn.Module):

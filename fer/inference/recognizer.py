@@ -52,7 +52,7 @@ class Recognizer:
     ``model.pt`` or a Lightning checkpoint.
 
     Size, channels, normalisation and class order come from the model file itself.
-    ``tta='flip'`` or ``'ten_crop'`` averages the prediction over augmented views (fer.tta).
+    ``tta='flip'``, ``'ten_crop'`` or ``'flip_zoom_rotate'`` averages the prediction over augmented views (fer.tta).
     ``precision='auto'`` classifies in bf16 where the CPU has native bf16 (as training does), else
     fp32 (see ``deploy``). ``backend='onnxruntime'`` runs an .onnx file (or the ONNX copy of the model,
     exported once and cached) with ONNX Runtime in fp32 instead (``pip install 'fer[onnx]'``).
