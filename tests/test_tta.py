@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from fer.inference import Recognizer
+from fer.inference.detectors import WholeImage
 from fer.tta import predict_log_probs, views
+from test_inference import all_probabilities, fer2013_faces
 
 
 def test_views_are_the_image_its_mirror_and_ten_shifted_crops():
@@ -52,10 +55,6 @@ def test_flip_zoom_rotate_views_are_small_turns_and_zooms_and_their_mirrors():
 def test_flip_zoom_rotate_beats_flip_on_every_privatetest_face(fer2013_zip):
     """The views are turns and zooms the bundled models trained with: averaged over them, `fast` scores
     higher on FER-2013's PrivateTest than with the mirror alone (measured: docs/RESULTS.md)."""
-    from fer.inference import Recognizer
-    from fer.inference.detectors import WholeImage
-    from test_inference import all_probabilities, fer2013_faces
-
     faces = list(fer2013_faces(fer2013_zip))
     labels = np.array([cls for cls, _ in faces])
     accuracy = {}
