@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+import torch
+from torchmetrics.functional.classification import multiclass_f1_score
 
 from fer.data.prepare import convert
+from fer.inference import Recognizer
 from fer.labels import FER2013_CLASSES
 from fer.train import train
 
@@ -34,6 +39,42 @@ def fer2013_zip() -> Path:
     if not FER2013_ZIP.is_file():
         pytest.skip(f"FER-2013 not found at {FER2013_ZIP} (set FER2013=<path to the Kaggle zip>)")
     return FER2013_ZIP
+
+
+def fer2013_faces(zip_path, split_prefix="PrivateTest", per_class=None):
+    """(class, 48x48 gray face) pairs straight from the Kaggle zip."""
+    with zipfile.ZipFile(zip_path) as archive:
+        names = sorted(n for n in archive.namelist() if f"/{split_prefix}_" in n)
+        taken: dict[str, int] = {}
+        for name in names:
+            cls = name.split("/")[-2]
+            if per_class and taken.get(cls, 0) >= per_class:
+                continue
+            taken[cls] = taken.get(cls, 0) + 1
+            yield cls, cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
+
+
+@pytest.fixture(scope="session")
+def privatetest_faces(fer2013_zip) -> list[tuple[str, np.ndarray]]:
+    """All 3,589 PrivateTest faces, decoded once for every test that scores a model on them."""
+    faces = list(fer2013_faces(fer2013_zip))
+    assert len(faces) == sum(private for _, _, private in FER2013_COUNTS.values())
+    return faces
+
+
+def classify_all(recognizer: Recognizer, faces) -> np.ndarray:
+    """The Recognizer's class probabilities for (class, face) pairs, in chunks the way a user would batch."""
+    return np.concatenate([recognizer.classify([face for _, face in faces[i:i + 512]])
+                           for i in range(0, len(faces), 512)])
+
+
+def privatetest_scores(recognizer: Recognizer, faces) -> tuple[float, float]:
+    """Accuracy and macro F1 of the Recognizer on (class, face) pairs."""
+    predicted = torch.from_numpy(classify_all(recognizer, faces).argmax(1))
+    labels = torch.tensor([recognizer.classes.index(cls) for cls, _ in faces])
+    accuracy = (predicted == labels).double().mean().item()
+    f1 = multiclass_f1_score(predicted, labels, num_classes=len(recognizer.classes), average="macro").item()
+    return accuracy, f1
 
 
 @pytest.fixture(scope="session", autouse=True)

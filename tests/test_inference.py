@@ -12,26 +12,12 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
-from torchmetrics.functional.classification import multiclass_f1_score
 
-from conftest import REPO, run_script
+from conftest import REPO, classify_all, fer2013_faces, privatetest_scores, run_script
 from fer.config import CONFIG_DIR
 from fer.inference.detectors import HaarDetector, WholeImage, framing_margins
 from fer.inference import BUNDLED_MODELS, Recognizer
 from fer.inference.smoothing import FaceTracker
-
-
-def fer2013_faces(zip_path, split_prefix="PrivateTest", per_class=None):
-    """(class, 48x48 gray face) pairs straight from the Kaggle zip."""
-    with zipfile.ZipFile(zip_path) as archive:
-        names = sorted(n for n in archive.namelist() if f"/{split_prefix}_" in n)
-        taken: dict[str, int] = {}
-        for name in names:
-            cls = name.split("/")[-2]
-            if per_class and taken.get(cls, 0) >= per_class:
-                continue
-            taken[cls] = taken.get(cls, 0) + 1
-            yield cls, cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
 def scene(face: np.ndarray, x: int, y: int, side: int = 200, seed: int = 0) -> np.ndarray:
@@ -56,7 +42,7 @@ def detectable_scenes(fer2013_zip):
 
 
 @pytest.mark.parametrize("name", BUNDLED_MODELS)
-def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states(fer2013_zip, name):
+def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states(privatetest_faces, name):
     path = BUNDLED_MODELS[name]
     blob = torch.load(path, map_location="cpu", weights_only=True)
     assert path.stat().st_size < 20 * 2**20
@@ -64,15 +50,8 @@ def test_bundled_model_loads_with_weights_only_and_scores_what_the_readme_states
     readme = (REPO / "README.md").read_text()
     assert f"`{name}`" in readme and f"{100 * stated:.1f}%" in readme, \
         "README must state each bundled model's PrivateTest accuracy"
-    recognizer = Recognizer(model=name, detector=WholeImage())
-    faces = list(fer2013_faces(fer2013_zip))
-    assert len(faces) == 3589
-    correct = 0
-    for start in range(0, len(faces), 512):
-        chunk = faces[start:start + 512]
-        probs = recognizer.classify([face for _, face in chunk])
-        correct += sum(recognizer.classes[p.argmax()] == cls for (cls, _), p in zip(chunk, probs))
-    assert correct / len(faces) == pytest.approx(stated, abs=0.005)
+    accuracy, _ = privatetest_scores(Recognizer(model=name, detector=WholeImage()), privatetest_faces)
+    assert accuracy == pytest.approx(stated, abs=0.005)
 
 
 def test_eval_scores_a_bundled_model_by_name_as_its_file_states(fer2013_zip, tmp_path):
@@ -83,35 +62,23 @@ def test_eval_scores_a_bundled_model_by_name_as_its_file_states(fer2013_zip, tmp
     assert scored["test_acc"] == pytest.approx(stated, abs=0.005)
 
 
-def all_probabilities(recognizer: Recognizer, faces) -> np.ndarray:
-    return np.concatenate([recognizer.classify([face for _, face in faces[i:i + 512]])
-                           for i in range(0, len(faces), 512)])
-
-
-def test_accurate_with_turn_and_zoom_views_scores_the_bar_and_what_the_readme_states(fer2013_zip):
+def test_accurate_with_turn_and_zoom_views_scores_the_bar_and_what_the_readme_states(privatetest_faces):
     """`accurate` with tta=flip_zoom_rotate through the Recognizer on every PrivateTest face: the accuracy
     README states, at least 73.5% and macro F1 at least 0.70 (issue #14's bar, TTA allowed)."""
     tta = "flip_zoom_rotate"
-    recognizer = Recognizer(model="accurate", detector=WholeImage(), tta=tta)
-    faces = list(fer2013_faces(fer2013_zip))
-    predicted = torch.from_numpy(all_probabilities(recognizer, faces).argmax(1))
-    labels = torch.tensor([recognizer.classes.index(cls) for cls, _ in faces])
-    accuracy = (predicted == labels).double().mean().item()
-    f1 = multiclass_f1_score(predicted, labels, num_classes=len(recognizer.classes), average="macro").item()
+    accuracy, f1 = privatetest_scores(Recognizer(model="accurate", detector=WholeImage(), tta=tta), privatetest_faces)
     assert f"{100 * accuracy:.1f}% with `tta={tta}`" in (REPO / "README.md").read_text()
     assert accuracy >= 0.735 and f1 >= 0.70, (accuracy, f1)
 
 
 @pytest.mark.parametrize("name", BUNDLED_MODELS)
-def test_onnx_runtime_agrees_with_pytorch_on_every_privatetest_face(fer2013_zip, name):
+def test_onnx_runtime_agrees_with_pytorch_on_every_privatetest_face(privatetest_faces, name):
     """The ONNX copy (exported on demand into the cache) against PyTorch in fp32: the same graph, the same
     numbers up to float rounding; and against the default bf16 path, the same label on >= 99.5%."""
     pytest.importorskip("onnxruntime", reason="ONNX Runtime is the optional extra fer[onnx]")
-    faces = list(fer2013_faces(fer2013_zip))
-    onnx = all_probabilities(Recognizer(model=name, detector=WholeImage(), backend="onnxruntime"), faces)
-    fp32 = all_probabilities(Recognizer(model=name, detector=WholeImage(), precision="fp32"), faces)
-    default = all_probabilities(Recognizer(model=name, detector=WholeImage()), faces)
-    assert len(onnx) == 3589
+    onnx = classify_all(Recognizer(model=name, detector=WholeImage(), backend="onnxruntime"), privatetest_faces)
+    fp32 = classify_all(Recognizer(model=name, detector=WholeImage(), precision="fp32"), privatetest_faces)
+    default = classify_all(Recognizer(model=name, detector=WholeImage()), privatetest_faces)
     assert np.abs(onnx - fp32).max() < 1e-4
     assert (onnx.argmax(1) == fp32.argmax(1)).mean() >= 0.9995
     assert (onnx.argmax(1) == default.argmax(1)).mean() >= 0.995
