@@ -54,6 +54,15 @@ def fer2013_faces(zip_path, split_prefix="PrivateTest", per_class=None):
             yield cls, cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
+def scene(face: np.ndarray, x: int, y: int, side: int = 200, seed: int = 0) -> np.ndarray:
+    """A 640x480 frame: a smooth random background with the face pasted at (x, y)."""
+    rng = np.random.default_rng(seed)
+    background = cv2.resize(rng.integers(60, 200, (6, 8, 3), dtype=np.uint8), (640, 480),
+                            interpolation=cv2.INTER_CUBIC)
+    background[y:y + side, x:x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None]
+    return background
+
+
 @pytest.fixture(scope="session")
 def privatetest_faces(fer2013_zip) -> list[tuple[str, np.ndarray]]:
     """All 3,589 PrivateTest faces, decoded once for every test that scores a model on them."""

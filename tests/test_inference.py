@@ -13,20 +13,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import REPO, classify_all, fer2013_faces, privatetest_scores, run_script
+from conftest import REPO, classify_all, fer2013_faces, privatetest_scores, run_script, scene
 from fer.config import CONFIG_DIR
 from fer.inference.detectors import HaarDetector, WholeImage, framing_margins
 from fer.inference import BUNDLED_MODELS, Recognizer
 from fer.inference.smoothing import FaceTracker
-
-
-def scene(face: np.ndarray, x: int, y: int, side: int = 200, seed: int = 0) -> np.ndarray:
-    """A 640x480 frame: a smooth random background with the face pasted at (x, y)."""
-    rng = np.random.default_rng(seed)
-    background = cv2.resize(rng.integers(60, 200, (6, 8, 3), dtype=np.uint8), (640, 480),
-                            interpolation=cv2.INTER_CUBIC)
-    background[y:y + side, x:x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None]
-    return background
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from conftest import fer2013_faces
+from conftest import fer2013_faces, scene
 from fer.config import CONFIG_DIR
-from test_inference import scene
 
 pytest.importorskip("fastapi", reason="the web page is the optional extra fer[web]")
 from fastapi.testclient import TestClient  # noqa: E402
