@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from fer.config import instantiate_group, precision_note, write_json
 from fer.errors import ConfigError, InputFileError
-from fer.inference.model import export_checkpoint, read_model_file
+from fer.inference.model import export_checkpoint, initialize_from, read_model_file
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ def train(cfg: DictConfig) -> dict:
     datamodule.setup("fit")  # the data's classes and counts size the model and weigh the loss
     module = instantiate(cfg.module, model=cfg.model, preprocessing=datamodule.preprocessing(),
                          class_weights=datamodule.loss_weights(), _recursive_=False)
+    if cfg.get("init"):
+        initialize_from(module, cfg.init)
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
 

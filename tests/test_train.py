@@ -307,6 +307,23 @@ def test_export_then_load_predicts_like_the_checkpoint(tmp_path, trained_tiny, t
     assert torch.equal(exported.argmax(1), expected.argmax(1))
 
 
+def test_init_starts_training_from_an_exported_model_and_refuses_another_network(tmp_path, trained_tiny, tiny_sources):
+    from fer.errors import ConfigError
+
+    exported = torch.load(trained_tiny / "model.pt", weights_only=True)["state_dict"]
+    # a learning rate of zero: whatever the run ends with, its weights are the ones it started from
+    metrics = train(compose_train(tmp_path / "run", *SHORT, "trainer.max_epochs=1", "module.optimizer.lr=0",
+                                  f"init={trained_tiny / 'model.pt'}", f"data.source={tiny_sources['folder']}"))
+    state = torch.load(metrics["best_checkpoint"], map_location="cpu", weights_only=True)["state_dict"]
+    parameters = [name for name in exported if name.endswith(("weight", "bias"))]  # not BatchNorm statistics
+    assert parameters
+    for name in parameters:
+        assert torch.equal(state[f"net.{name}"], exported[name].float()), name
+    with pytest.raises(ConfigError, match=r"init=.*model\.pt: holds the network .*baseline_cnn.*model="):
+        train(compose_train(tmp_path / "other", *SHORT, "model=bn_cnn", f"init={trained_tiny / 'model.pt'}",
+                            f"data.source={tiny_sources['folder']}"))
+
+
 def test_onnx_export_runs_in_onnxruntime_like_the_checkpoint(tmp_path, trained_tiny):
     pytest.importorskip("onnxruntime", reason="ONNX Runtime is the optional extra fer[onnx]")
     from fer.inference.model import export_model, load_model

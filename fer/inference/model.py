@@ -122,6 +122,19 @@ def load_model(path: str | Path) -> FERModule:
     return module.eval()
 
 
+def initialize_from(module: FERModule, model: str | Path) -> None:
+    """Fine-tuning: ``module``'s network starts from the weights of an exported model, a checkpoint or a
+    bundled model (``init=accurate``); only the same network on the same preprocessing fits."""
+    source = load_model(model_path(model))
+    if source.model_spec != module.model_spec:
+        raise ConfigError(f"init={model}: holds the network {source.model_spec}, but this run builds "
+                          f"{module.model_spec}; choose the model= it was trained with")
+    if source.preprocessing != module.preprocessing:
+        raise ConfigError(f"init={model}: trained on {source.preprocessing}, but this run trains on "
+                          f"{module.preprocessing}")
+    module.net.load_state_dict(source.net.state_dict())
+
+
 def model_path(model: str | Path | None) -> Path:
     """A bundled model's name (``accurate``, ``fast``) or a file; None means ``accurate``."""
     path = BUNDLED_MODELS.get(str(model or "accurate"), Path(str(model)))
