@@ -32,7 +32,7 @@ def train(cfg: DictConfig) -> dict:
     datamodule.setup("fit")  # the data's classes and counts size the model and weigh the loss
     module = instantiate(cfg.module, model=cfg.model, preprocessing=datamodule.preprocessing(),
                          class_weights=datamodule.loss_weights(), _recursive_=False)
-    if cfg.get("init"):
+    if cfg.get("init") and not cfg.ckpt_path:  # a checkpoint (resume=) brings its own weights
         initialize_from(module, cfg.init)
     trainer = instantiate(cfg.trainer, callbacks=instantiate_group(cfg.callbacks),
                           logger=instantiate_group(cfg.logger) or False)
