@@ -24,17 +24,15 @@ class Teachers:
     def __init__(self, models: Sequence[str], temperature: float, preprocessing: dict,
                  precision: str = "auto") -> None:
         # imported here, not at the top: loading a model file builds the LightningModule, which imports this file
-        from fer.inference.model import deploy, load_model, model_path
+        from fer.inference.model import deploy, load_model, model_path, require_same_preprocessing
 
         if not models:
             raise ConfigError("distill.teachers is empty; name at least one model file or bundled model")
         self.temperature, self.image_size = temperature, preprocessing["image_size"]
         self.modules = [load_model(model_path(name)) for name in models]
         for name, module in zip(models, self.modules):
-            theirs = {k: module.preprocessing[k] for k in ("image_size", "channels", "classes")}
-            ours = {k: preprocessing[k] for k in ("image_size", "channels", "classes")}
-            if {**theirs, "classes": list(theirs["classes"])} != {**ours, "classes": list(ours["classes"])}:
-                raise ConfigError(f"distill teacher {name}: trained on {theirs}, but this run trains on {ours}")
+            require_same_preprocessing(f"distill teacher {name}", module.preprocessing, preprocessing,
+                                       ("image_size", "channels", "classes"))
         self.bf16 = [deploy(module, precision) for module in self.modules]
 
     @torch.inference_mode()

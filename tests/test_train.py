@@ -324,6 +324,30 @@ def test_init_starts_training_from_an_exported_model_and_refuses_another_network
                             f"data.source={tiny_sources['folder']}"))
 
 
+def test_init_fine_tunes_a_pooled_network_at_a_new_image_size_but_not_a_flattened_one(tmp_path):
+    from fer.errors import ConfigError
+    from fer.inference.model import initialize_from, write_model_file
+
+    def network(head: str, image_size: int) -> FERModule:
+        return FERModule(model={"name": "vgg_small", "dropout": 0.3, "head": head, "head_width": 64},
+                         preprocessing={"image_size": image_size, "channels": 1, "classes": list("abcdefg")},
+                         optimizer={}, mean=0.5, std=0.25, channels_last=False)
+
+    for head in ("pool", "flatten"):
+        write_model_file(network(head, 48), tmp_path / f"{head}.pt", metadata={})
+    student = network("pool", 64)  # FixRes: the pooled head holds no weight tied to the 48-pixel size
+    initialize_from(student, tmp_path / "pool.pt")
+    saved = torch.load(tmp_path / "pool.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(value, saved[name].float()) for name, value in student.net.state_dict().items()
+               if value.is_floating_point())
+    with pytest.raises(ConfigError, match=r"flatten\.pt: its network was trained on 48-pixel faces .* trains on 64"):
+        initialize_from(network("flatten", 64), tmp_path / "flatten.pt")
+    other_normalisation = network("pool", 64)
+    other_normalisation.hparams.std = 0.5
+    with pytest.raises(ConfigError, match=r"pool\.pt: trained on .*'std': 0\.25.* trains on .*'std': 0\.5"):
+        initialize_from(other_normalisation, tmp_path / "pool.pt")
+
+
 def test_onnx_export_runs_in_onnxruntime_like_the_checkpoint(tmp_path, trained_tiny):
     pytest.importorskip("onnxruntime", reason="ONNX Runtime is the optional extra fer[onnx]")
     from fer.inference.model import export_model, load_model

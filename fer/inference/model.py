@@ -8,6 +8,7 @@ import json
 import pickle
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -124,15 +125,31 @@ def load_model(path: str | Path) -> FERModule:
 
 def initialize_from(module: FERModule, model: str | Path) -> None:
     """Fine-tuning: ``module``'s network starts from the weights of an exported model, a checkpoint or a
-    bundled model (``init=accurate``); only the same network on the same preprocessing fits."""
+    bundled model (``init=accurate``); only the same network on the same channels, classes and
+    normalisation fits. The image size may differ where no weight depends on it (a pooled head):
+    fine-tuning at a new resolution (Touvron et al. 2019, "FixRes")."""
     source = load_model(model_path(model))
     if source.model_spec != module.model_spec:
         raise ConfigError(f"init={model}: holds the network {source.model_spec}, but this run builds "
                           f"{module.model_spec}; choose the model= it was trained with")
-    if source.preprocessing != module.preprocessing:
-        raise ConfigError(f"init={model}: trained on {source.preprocessing}, but this run trains on "
-                          f"{module.preprocessing}")
-    module.net.load_state_dict(source.net.state_dict())
+    require_same_preprocessing(f"init={model}", source.preprocessing, module.preprocessing,
+                               ("channels", "classes", "mean", "std"))
+    try:
+        module.net.load_state_dict(source.net.state_dict())
+    except RuntimeError as error:  # a weight shaped by the image size (model.head=flatten)
+        raise ConfigError(f"init={model}: its network was trained on {source.preprocessing['image_size']}-pixel "
+                          f"faces and has weights that fit only that size; this run trains on "
+                          f"{module.preprocessing['image_size']} ({error})") from error
+
+
+def require_same_preprocessing(label: str, theirs: dict, ours: dict, keys: Sequence[str]) -> None:
+    """Trained weights assume their training data's ``keys`` (size, channels, class order, normalisation):
+    a model reused by another run (``init=``, a distillation teacher) must agree with it on them."""
+    def pick(preprocessing: dict) -> dict:
+        return {k: list(preprocessing[k]) if k == "classes" else preprocessing[k] for k in keys}
+
+    if pick(theirs) != pick(ours):
+        raise ConfigError(f"{label}: trained on {pick(theirs)}, but this run trains on {pick(ours)}")
 
 
 def model_path(model: str | Path | None) -> Path:
