@@ -42,7 +42,8 @@ def predict(cfg) -> None:
           f"{summary['output']}/predictions.csv and annotated/")
     if summary["unreadable"]:
         names = ", ".join(summary["unreadable"][:10])
-        print(f"{len(summary['unreadable'])} unreadable (corrupt, or not an image): {names}", file=sys.stderr)
+        print(f"{len(summary['unreadable'])} unreadable (corrupt, truncated, or not an image; see above): {names}",
+              file=sys.stderr)
     if "labelled" in summary:
         print(format_labelled(summary["labelled"]))
     if summary["images"] == 0:

@@ -125,6 +125,7 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("predict.py", ["output_dir={f}/p0"], "input="),
     ("predict.py", ["input={f}/nowhere.jpg", "output_dir={f}/p1"], "nowhere.jpg"),
     ("predict.py", ["input={f}/faces", "output_dir={f}/full_dir"], "full_dir: output directory exists"),
+    ("predict.py", ["input={f}/full_dir", "output_dir={f}/p8"], "full_dir: no images in this folder or below it"),
     ("predict.py", ["input={f}/faces", "model_file={f}/garbage.ckpt", "output_dir={f}/p2"], "garbage.ckpt"),
     ("predict.py", ["input={f}/faces", "model_file={f}/evil.pt", "output_dir={f}/p4"], "refused for safety"),
     ("predict.py", ["input={f}/faces", "model_file=huge", "output_dir={f}/p3"], "huge: neither a bundled model"),

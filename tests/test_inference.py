@@ -106,10 +106,13 @@ def test_predict_on_class_folders_reports_counts_and_survives_a_corrupt_image(tm
         counts[cls] = counts.get(cls, 0) + 1
     (tmp_path / "in" / "happy").mkdir(exist_ok=True)
     (tmp_path / "in" / "happy" / "broken.jpg").write_bytes(b"\xff\xd8 definitely not a jpeg")
+    whole = cv2.imencode(".jpg", detectable_scenes[0][1])[1].tobytes()  # cv2.imread would return it half grey
+    (tmp_path / "in" / "happy" / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
     cv2.imwrite(str(tmp_path / "in" / "happy" / "blank.png"), np.full((300, 300, 3), 128, np.uint8))
     counts["happy"] = counts.get("happy", 0) + 1
     result = run_script("predict.py", f"input={tmp_path / 'in'}", f"output_dir={tmp_path / 'out'}")
-    assert "broken.jpg: cannot read this image" in result.stdout + result.stderr
+    for unreadable in ("broken.jpg", "truncated.jpg"):
+        assert f"{unreadable}: cannot read this image" in result.stdout + result.stderr
     faces = [line for line in result.stdout.splitlines() if "  face 0  " in line]  # one line per face, as read
     assert len(faces) == len(detectable_scenes) + 1 and any("blank.png  face 0" in f and "whole image" in f
                                                              for f in faces)

@@ -11,7 +11,7 @@ import cv2
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from fer.data.readers import IMAGE_SUFFIXES
+from fer.data.readers import IMAGE_SUFFIXES, decode, image_files
 from fer.errors import DataError, InputFileError
 from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, legible
@@ -28,8 +28,12 @@ def expand_inputs(spec: str) -> tuple[list[Path], Path | None]:
     if path.is_file():
         return [path], None
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES), path
-    matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES)
+        if not (files := image_files(path, recursive=True)):
+            raise InputFileError(f"{spec}: no images in this folder or below it "
+                                 f"(expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))})")
+        return files, path
+    matches = sorted(Path(p) for p in glob.glob(spec, recursive=True)
+                     if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file())
     if not matches:
         raise InputFileError(f"{spec}: no such image, folder, or glob matching images")
     return matches, None
@@ -72,9 +76,12 @@ def predict(cfg: DictConfig) -> dict:
         writer = csv.writer(handle)
         writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "label", "confidence", *recognizer.classes])
         for path in tqdm(files, desc="predicting", unit="img", disable=None):
-            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            try:
+                frame, why = decode(path.read_bytes()), "corrupt, truncated, or not an image"
+            except OSError as err:
+                frame, why = None, err.strerror
             if frame is None:
-                log.error("%s: cannot read this image (corrupt, or not an image); skipped", path)
+                log.error("%s: cannot read this image (%s); skipped", path, why)
                 unreadable.append(str(path))
                 continue
             faces = recognizer(frame, fallback_whole=cfg.fallback_whole)

@@ -15,13 +15,13 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from fer.data.readers import decode
 from fer.inference.emoji import BUNDLED_EMOJI_DIR
 from fer.inference.live import LiveStream
 from fer.inference.overlay import COLOURS
@@ -41,7 +41,7 @@ def decode_frame(data: bytes | None, max_bytes: int, max_side: int) -> np.ndarra
     if len(data) > max_bytes:
         raise FrameError(f"frame of {len(data) / 2**20:.1f} MB is larger than max_frame_bytes "
                          f"({max_bytes / 2**20:.1f} MB): send a downscaled JPEG")
-    frame = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    frame = decode(data)
     if frame is None:
         raise FrameError(f"a frame of {len(data)} bytes that is not an image (expected JPEG or PNG)")
     if max(frame.shape[:2]) > max_side:

@@ -132,13 +132,23 @@ def _list_tree(source: Path) -> tuple[list[PurePosixPath], set[PurePosixPath], C
     return files, dirs, lambda p: (source / p).read_bytes()
 
 
-def decode(data: bytes, name: str, channels: int) -> np.ndarray | None:
-    """Decode an encoded image to uint8 gray or BGR; None when it cannot be decoded."""
+def decode(data: bytes, channels: int = 3) -> np.ndarray | None:
+    """Decode an encoded image to uint8 gray or BGR; None when it cannot be decoded.
+
+    Every program decodes from bytes: ``cv2.imdecode`` refuses a truncated JPEG, which ``cv2.imread`` would
+    return with its missing part grey and only libjpeg's warning, which names no file, on the terminal.
+    """
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
     image = cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
     if image is not None and image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     return image
+
+
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files of a folder (by suffix), in name order."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def read_folder(source: str | Path, image_size: int = 48, channels: int = 1, skip_corrupt: bool = False) -> FaceArrays:
@@ -167,7 +177,7 @@ def read_folder(source: str | Path, image_size: int = 48, channels: int = 1, ski
 
     images, labels, splits, names, corrupt = [], [], [], [], []
     for path in tqdm(files, desc=f"decoding {source.name}", unit="img", leave=False, disable=None):
-        image = decode(read_bytes(path), str(path), channels)
+        image = decode(read_bytes(path), channels)
         if image is None:
             corrupt.append(f"{source}/{path}")
             continue

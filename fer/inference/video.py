@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer.data.readers import IMAGE_SUFFIXES
+from fer.data.readers import decode, image_files
 from fer.errors import SourceError
 from fer.inference.recognizer import Face
 
@@ -27,7 +27,7 @@ class FrameSource:
                 raise SourceError(f"no camera at index {source}: is one connected and free? "
                                   "(or give source=<video file or image folder>)")
         elif Path(source).is_dir():
-            self.images = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            self.images = image_files(Path(source))
             if not self.images:
                 raise SourceError(f"{source}: no images in this folder")
         elif Path(source).is_file():
@@ -46,9 +46,9 @@ class FrameSource:
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.images is not None:
             for path in self.images:
-                frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                frame = decode(path.read_bytes())
                 if frame is None:
-                    raise SourceError(f"{path}: cannot read this image")
+                    raise SourceError(f"{path}: cannot read this image (corrupt, truncated, or not an image)")
                 yield frame
             return
         while True:
