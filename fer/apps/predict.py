@@ -11,7 +11,7 @@ import cv2
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
-from fer.data.readers import IMAGE_SUFFIXES, decode, image_files
+from fer.data.readers import IMAGE_SUFFIXES, decode, image_files, is_image_file
 from fer.errors import DataError, InputFileError
 from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, legible
@@ -32,8 +32,7 @@ def expand_inputs(spec: str) -> tuple[list[Path], Path | None]:
             raise InputFileError(f"{spec}: no images in this folder or below it "
                                  f"(expected files ending in {', '.join(sorted(IMAGE_SUFFIXES))})")
         return files, path
-    matches = sorted(Path(p) for p in glob.glob(spec, recursive=True)
-                     if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file())
+    matches = sorted(filter(is_image_file, map(Path, glob.glob(spec, recursive=True))))
     if not matches:
         raise InputFileError(f"{spec}: no such image, folder, or glob matching images")
     return matches, None

@@ -145,10 +145,14 @@ def decode(data: bytes, channels: int = 3) -> np.ndarray | None:
     return image
 
 
+def is_image_file(path: Path) -> bool:
+    """A file whose suffix names an image format (a folder called ``x.jpg`` is not one)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+
+
 def image_files(folder: Path, recursive: bool = False) -> list[Path]:
-    """The image files of a folder (by suffix), in name order."""
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    """The image files of a folder, in name order."""
+    return sorted(filter(is_image_file, folder.rglob("*") if recursive else folder.iterdir()))
 
 
 def read_folder(source: str | Path, image_size: int = 48, channels: int = 1, skip_corrupt: bool = False) -> FaceArrays:
