@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -31,6 +32,19 @@ def test_draw_faces_draws_the_box_in_the_class_colour_the_emoji_and_the_bars():
     assert frame[y: y + 60, x + w + 6: x + w + 66].any()  # the emoji right of the box
     assert frame[480 - 16 * len(CLASSES) - 8:, :200].any()  # the probability bars, bottom left
     assert not frame[300:420, 400:640].any()  # and nothing elsewhere
+
+
+def test_a_tilted_face_gets_a_box_tilted_with_it():
+    """roll 30 (counter-clockwise): the box's corners turn with the face; the upright box's corners stay dark."""
+    frame = np.zeros((480, 640, 3), np.uint8)
+    draw_faces(frame, [replace(face("sad"), roll=30.0)], bars=False)
+    centre, half = np.array([260.0, 210.0]), 60.0
+    turn = np.array([[np.cos(np.radians(30)), np.sin(np.radians(30))],
+                     [-np.sin(np.radians(30)), np.cos(np.radians(30))]])  # counter-clockwise on screen (y down)
+    for corner in ([-half, -half], [half, -half], [half, half], [-half, half]):
+        x, y = np.round(centre + turn @ corner).astype(int)
+        assert frame[y - 2: y + 3, x - 2: x + 3].any(), (x, y)  # a tilted corner is drawn
+    assert not frame[150:155, 200:205].any() and not frame[265:270, 315:320].any()  # upright corners are not
 
 
 def test_emoji_goes_left_of_a_box_at_the_right_edge_and_inside_a_box_that_fills_the_frame():

@@ -73,7 +73,7 @@ def predict(cfg: DictConfig) -> dict:
     unreadable, truths, guesses, faces_found = [], [], [], 0
     with (output / "predictions.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "label", "confidence", *recognizer.classes])
+        writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "roll", "label", "confidence", *recognizer.classes])
         for path in tqdm(files, desc="predicting", unit="img", disable=None):
             try:
                 frame, why = decode(path.read_bytes()), "corrupt, truncated, or not an image"
@@ -86,7 +86,7 @@ def predict(cfg: DictConfig) -> dict:
             faces = recognizer(frame, fallback_whole=cfg.fallback_whole)
             faces_found += len(faces)
             for i, face in enumerate(faces):
-                writer.writerow([str(path), i, *face.box, int(face.detected), face.label, f"{face.confidence:.4f}",
+                writer.writerow([str(path), i, *face.box, int(face.detected), f"{face.roll:g}", face.label, f"{face.confidence:.4f}",
                                  *(f"{p:.4f}" for p in face.probs)])
                 if not cfg.quiet:
                     tqdm.write(describe_face(path, i, face))
@@ -108,6 +108,8 @@ def predict(cfg: DictConfig) -> dict:
 def describe_face(path: Path, index: int, face) -> str:
     """``photo.jpg  face 0  happy 93%  (x, y, w, h)``; ``(whole image)`` when no face was detected."""
     where = f"({', '.join(map(str, face.box))})" if face.detected else "(no face found: whole image)"
+    if face.roll:
+        where += f" tilted {face.roll:+g} degrees"
     return f"{path}  face {index}  {face.label} {face.confidence:.0%}  {where}"
 
 

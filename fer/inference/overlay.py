@@ -86,7 +86,11 @@ def draw_faces(frame: np.ndarray, faces: list[Face], emoji: dict[str, np.ndarray
     for face in faces:
         x, y, w, h = face.box
         colour = COLOURS.get(face.label, (255, 255, 255))
-        cv2.rectangle(frame, (x, y), (x + w, y + h), colour, 2)
+        if face.roll:  # a tilted face's box, tilted with it
+            corners = cv2.boxPoints(((x + w / 2, y + h / 2), (w, h), -face.roll))
+            cv2.polylines(frame, [np.round(corners).astype(np.int32)], True, colour, 2, cv2.LINE_AA)
+        else:
+            cv2.rectangle(frame, (x, y), (x + w, y + h), colour, 2)
         caption = f"{face.label} {face.confidence:.0%}" + ("" if face.detected else " (whole image)")
         _text(frame, caption, (x, max(15, y - 8)), 0.6, colour, 2)
         if emoji and face.label in emoji:

@@ -6,16 +6,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
 from fer.data.arrays import to_face
 from fer.errors import ConfigError
-from fer.inference.detectors import Box, HaarDetector, centre_square
+from fer.inference.detectors import Box, HaarDetector, centre_square, turned
 from fer.inference.model import deploy, load_model, model_path
 from fer.tta import predict_log_probs
 
 BACKENDS = ("torch", "onnxruntime")
+CROP_FACE = 0.6  # a face at least this wide (a fraction of the image's shorter side): the image is a face crop
 
 
 def use_threads(threads: int | None) -> None:
@@ -31,6 +33,7 @@ class Face:
     classes: Sequence[str]
     detected: bool = True  # False when the box is the whole-image fallback
     track: int | None = None
+    roll: float = 0.0  # degrees the face is tilted in the image, counter-clockwise (found in a turned copy)
 
     @property
     def label(self) -> str:
@@ -56,12 +59,16 @@ class Recognizer:
     ``precision='auto'`` classifies in bf16 where the CPU has native bf16 (as training does), else
     fp32 (see ``deploy``). ``backend='onnxruntime'`` runs an .onnx file (or the ONNX copy of the model,
     exported once and cached) with ONNX Runtime in fp32 instead (``pip install 'fer[onnx]'``).
+    ``turns`` (degrees, e.g. ``(-20, 20, -40, 40)``): where the detector finds no face, copies of the image
+    turned by these angles are searched too, for heads tilted past the detector's reach (about 15
+    degrees); such a face is classified upright and ``Face.roll`` says how far it was tilted.
     """
 
     model: str | Path | None = None
     detector: Callable[[np.ndarray], list[Box]] | None = None
     margin: float = 0.05  # frames faces as the models were trained (docs/RESULTS.md, "Framing")
     tta: str | None = None
+    turns: Sequence[float] = ()
     precision: str = "auto"
     backend: str = "torch"
     module: Callable[[torch.Tensor], torch.Tensor] = field(init=False)
@@ -82,19 +89,26 @@ class Recognizer:
 
     @classmethod
     def from_config(cls, cfg) -> "Recognizer":
-        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision, backend).
+        """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision,
+        backend, and turns where given: only predict.yaml does, a live stream follows faces upright).
 
         Thread counts are the application's to set (``cfg.threads``, see fer.apps), not a
         library constructor's: they change the whole process."""
         from hydra.utils import instantiate
 
         return cls(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
-                   precision=cfg.precision, backend=cfg.backend)
+                   turns=tuple(cfg.get("turns") or ()), precision=cfg.precision, backend=cfg.backend)
 
-    def crop(self, frame: np.ndarray, box: Box) -> np.ndarray:
+    def crop(self, frame: np.ndarray, box: Box, roll: float = 0.0) -> np.ndarray:
+        """The face at ``box`` widened by ``margin``; a tilted face (``roll`` degrees) turned upright."""
         x, y, w, h = box
         dx, dy = int(w * self.margin), int(h * self.margin)
-        return frame[max(0, y - dy): y + h + dy, max(0, x - dx): x + w + dx]
+        if not roll:
+            return frame[max(0, y - dy): y + h + dy, max(0, x - dx): x + w + dx]
+        upright = cv2.getRotationMatrix2D((x + w / 2, y + h / 2), -roll, 1.0)
+        upright[:, 2] += (dx - x, dy - y)
+        return cv2.warpAffine(frame, upright, (w + 2 * dx, h + 2 * dy), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
 
     @torch.inference_mode()
     def classify(self, crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -107,12 +121,37 @@ class Recognizer:
             return predict_log_probs(self.module, x, self.tta).softmax(1).numpy()
 
     def __call__(self, frame: np.ndarray, fallback_whole: bool = False) -> list[Face]:
-        return self.faces(frame, list(self.detector(frame)), fallback_whole)
+        boxes, roll = list(self.detector(frame)), 0.0
+        if not boxes and self.turns:
+            boxes, roll = self.search_turned(frame)
+        return self.faces(frame, boxes, fallback_whole, roll)
 
-    def faces(self, frame: np.ndarray, boxes: Sequence[Box], fallback_whole: bool = False) -> list[Face]:
-        """Classify the faces at ``boxes`` (found by any detector: a live stream brings its own, see fer.inference.live)."""
+    def search_turned(self, frame: np.ndarray) -> tuple[list[Box], float]:
+        """Faces in a frame where the detector found none: their boxes and tilt (found in the frame, then in
+        copies turned by each of ``turns``; the first that finds any), or none when the frame is itself one
+        face, framed too tightly for the detector.
+
+        Every copy has the frame's edges extended (by a quarter of its shorter side), so that a face filling
+        the frame is found too, at about the frame's size: then there is no tilted head to look for (the
+        turned copies would find that face leaning, or parts of it), and the whole frame frames it best."""
+        side = min(frame.shape[:2])
+        pad = side // 4
+        padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        for angle in (0.0, *self.turns):
+            image, back = turned(padded, angle)
+            found = [(x - pad, y - pad, w, h) for x, y, w, h in map(back, self.detector(image))]
+            if any(w >= CROP_FACE * side for _, _, w, _ in found):
+                return [], 0.0
+            if found:
+                return found, -angle or 0.0  # 0.0, not -0.0
+        return [], 0.0
+
+    def faces(self, frame: np.ndarray, boxes: Sequence[Box], fallback_whole: bool = False,
+              roll: float = 0.0) -> list[Face]:
+        """Classify the faces at ``boxes`` (found by any detector: a live stream brings its own, see
+        fer.inference.live), all tilted ``roll`` degrees counter-clockwise."""
         detected = bool(boxes)
         if not boxes and fallback_whole:
             boxes = [centre_square(frame)]
-        probs = self.classify([self.crop(frame, b) for b in boxes])
-        return [Face(tuple(map(int, b)), p, self.classes, detected) for b, p in zip(boxes, probs)]
+        probs = self.classify([self.crop(frame, b, roll) for b in boxes])
+        return [Face(tuple(map(int, b)), p, self.classes, detected, roll=roll) for b, p in zip(boxes, probs)]
