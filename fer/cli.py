@@ -20,7 +20,7 @@ from typing import Any
 import hydra
 from hydra.errors import HydraException, InstantiationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from fer.config import CONFIG_DIR
@@ -60,6 +60,8 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("seed", "an integer >= 0", _INT, lambda v: v >= 0),
     ("threads", "an integer >= 1 (null: all cores)", _INT, lambda v: v >= 1),
     ("margin", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
+    ("turns", "a list of angles in degrees, each from -90 to 90 (e.g. [-20,20,-40,40]; [] turns the search off)",
+     ListConfig, lambda v: all(isinstance(a, _NUM) and not isinstance(a, bool) and -90 <= a <= 90 for a in v)),
     ("smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
     ("image_size", "an integer from 8 to 1024", _INT, lambda v: 8 <= v <= 1024),
     ("channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),

@@ -131,6 +131,9 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("predict.py", ["input={f}/faces", "model_file=huge", "output_dir={f}/p3"], "huge: neither a bundled model"),
     ("predict.py", ["input={f}/faces", "threads=0"], "threads=0"),
     ("predict.py", ["input={f}/faces", "margin=-1"], "margin=-1"),
+    ("predict.py", ["input={f}/faces", "turns=20"], "turns=20 is not allowed: it must be a list of angles"),
+    ("predict.py", ["input={f}/faces", "turns=[-20,abc]"], "it must be a list of angles in degrees"),
+    ("predict.py", ["input={f}/faces", "turns=[-200]"], "each from -90 to 90"),
     ("predict.py", ["input={f}/faces", "precision=fast"], "precision='fast'"),
     ("predict.py", ["input={f}/faces", "detector=nosuch"], "detector/nosuch"),
     # webcam
