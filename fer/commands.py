@@ -40,14 +40,18 @@ def predict(cfg) -> None:
     summary = run(cfg)
     print(f"{summary['images']} images read, {summary['faces']} faces; "
           f"{summary['output']}/predictions.csv and annotated/")
-    if summary["unreadable"]:
-        names = ", ".join(summary["unreadable"][:10])
-        print(f"{len(summary['unreadable'])} unreadable (corrupt, truncated, or not an image; see above): {names}",
-              file=sys.stderr)
+    report_unreadable(summary["unreadable"])
     if "labelled" in summary:
         print(format_labelled(summary["labelled"]))
     if summary["images"] == 0:
         raise DataError(f"{cfg.input}: no input could be read")
+
+
+def report_unreadable(paths: list[str]) -> None:
+    """The images skipped as unreadable, again at the end, where a long run's log lines have scrolled away."""
+    if paths:
+        print(f"{len(paths)} unreadable (corrupt, truncated, or not an image; see above): {', '.join(paths[:10])}"
+              + (", …" if len(paths) > 10 else ""), file=sys.stderr)
 
 
 @app("webcam")
@@ -58,6 +62,9 @@ def webcam(cfg) -> None:
     result = run(cfg)
     print(f"{result['frames']} frames at {result['fps']:.1f} frames/s" +
           (f"; wrote {result['output']} and its .csv" if result["output"] else ""))
+    report_unreadable(result["unreadable"])
+    if result["frames"] == 0 and result["unreadable"]:
+        raise DataError(f"{cfg.source}: no image in this folder could be read")
 
 
 @app("prepare_data")

@@ -203,6 +203,28 @@ def test_webcam_headless_on_a_video_writes_a_playable_video_and_a_row_per_face_p
     assert len(rows) >= 0.9 * len(frames) and len({r["frame"] for r in rows}) == len(rows)
 
 
+def test_webcam_on_an_image_folder_skips_and_names_an_unreadable_image_and_keeps_the_rest(tmp_path,
+                                                                                           detectable_scenes):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, (_, frame) in enumerate(detectable_scenes[:4]):
+        cv2.imwrite(str(folder / f"{i:02d}.png"), frame)
+    (folder / "02b.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # between frames 2 and 3
+    result = run_script("webcam.py", f"source={folder}", "headless=true", f"output={tmp_path / 'out.mp4'}")
+    assert "4 frames" in result.stdout and "1 unreadable" in result.stderr
+    assert "02b.jpg: cannot read this image" in result.stdout  # logged where it happened
+    capture, decoded = cv2.VideoCapture(str(tmp_path / "out.mp4")), 0
+    while capture.read()[0]:
+        decoded += 1
+    assert decoded == 4
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "x.png").write_bytes(b"garbage")
+    failed = run_script("webcam.py", f"source={only_bad}", "headless=true", f"output={tmp_path / 'bad.mp4'}",
+                        check=False)
+    assert failed.returncode != 0 and "no image in this folder could be read" in failed.stderr
+
+
 def moving_face_video(fer2013_zip, frames: int = 60) -> list[np.ndarray]:
     """A FER-2013 face the cascade finds, drifting across a 640x480 frame and growing, 6 px a frame."""
     detector = HaarDetector(min_size=60, scale_factor=1.2)

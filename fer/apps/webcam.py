@@ -31,7 +31,7 @@ def show(frame) -> None:
 
 
 def run(cfg: DictConfig) -> dict:
-    """Returns frames processed, frames per second and where the output went."""
+    """Returns frames processed, frames per second, where the output went and the unreadable images skipped."""
     source = FrameSource(cfg.source)  # first: a missing camera should not wait for a model to load
     use_threads(cfg.threads)
     recognizer = Recognizer.from_config(cfg)
@@ -67,4 +67,4 @@ def run(cfg: DictConfig) -> dict:
             cv2.destroyAllWindows()
     elapsed = time.perf_counter() - started
     return {"frames": frames, "fps": frames / elapsed if elapsed else 0.0,
-            "output": str(cfg.output) if cfg.headless else None}
+            "output": str(cfg.output) if cfg.headless else None, "unreadable": source.unreadable}

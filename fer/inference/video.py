@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fer.data.readers import decode, image_files
 from fer.errors import SourceError
 from fer.inference.recognizer import Face
 
+log = logging.getLogger(__name__)
 
 class FrameSource:
     """``source``: a camera index (0), a video file, or a folder of images (read in name order)."""
@@ -20,6 +22,7 @@ class FrameSource:
     def __init__(self, source: int | str | Path) -> None:
         self.name = str(source)
         self.images: list[Path] | None = None
+        self.unreadable: list[str] = []  # images of a folder that could not be decoded, skipped
         self.capture = None
         if isinstance(source, int) or str(source).isdigit():
             self.capture = cv2.VideoCapture(int(source))
@@ -47,8 +50,10 @@ class FrameSource:
         if self.images is not None:
             for path in self.images:
                 frame = decode(path.read_bytes())
-                if frame is None:
-                    raise SourceError(f"{path}: cannot read this image (corrupt, truncated, or not an image)")
+                if frame is None:  # one bad photo should not end the others' run (predict.py skips it too)
+                    log.error("%s: cannot read this image (corrupt, truncated, or not an image); skipped", path)
+                    self.unreadable.append(str(path))
+                    continue
                 yield frame
             return
         while True:
