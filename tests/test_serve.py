@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import socket
+import struct
 import threading
 import time
+import zlib
 
 import cv2
 import numpy as np
@@ -20,6 +22,7 @@ from fer.config import CONFIG_DIR
 pytest.importorskip("fastapi", reason="the web page is the optional extra fer[web]")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from fer.apps import serve  # noqa: E402
 from fer.apps.serve import create_app  # noqa: E402
 from fer.inference import Recognizer  # noqa: E402
 from fer.inference.detectors import HaarDetector  # noqa: E402
@@ -77,6 +80,27 @@ def test_frames_come_back_with_faces_and_bad_frames_with_a_message_on_a_socket_t
         assert "larger than max_side=1000" in ws.receive_json()["error"]
         ws.send_bytes(jpeg(happy_scenes[1]))  # still serving this client
         assert ws.receive_json()["faces"][0]["label"] == "happy"
+
+
+def png_declaring(side: int) -> bytes:
+    """A black 1-bit PNG of side x side pixels: a few kilobytes that decode to side**2 * 3 bytes."""
+    packer, row = zlib.compressobj(9), b"\x00" * (1 + (side + 7) // 8)
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [5000, 30000])
+def test_a_frame_declaring_a_huge_size_is_refused_before_a_pixel_is_decoded(monkeypatch, side):
+    bomb = png_declaring(side)
+    assert len(bomb) < 200_000  # under max_frame_bytes: only its declared size can stop it
+    monkeypatch.setattr(serve, "decode", lambda data: pytest.fail("decoded a frame it should have refused"))
+    with pytest.raises(serve.FrameError, match=f"{side}x{side} is larger than max_side|decompression bomb"):
+        serve.decode_frame(bomb, max_bytes=2**21, max_side=1920)
 
 
 def test_each_tab_follows_its_own_faces_and_a_socket_closed_mid_frame_harms_no_one(happy_scenes):

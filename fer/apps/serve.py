@@ -10,6 +10,7 @@ answered with an error message on that connection; the server goes on serving ev
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from PIL import Image, UnidentifiedImageError
 
 from fer.data.readers import decode
 from fer.inference.emoji import BUNDLED_EMOJI_DIR
@@ -41,13 +43,31 @@ def decode_frame(data: bytes | None, max_bytes: int, max_side: int) -> np.ndarra
     if len(data) > max_bytes:
         raise FrameError(f"frame of {len(data) / 2**20:.1f} MB is larger than max_frame_bytes "
                          f"({max_bytes / 2**20:.1f} MB): send a downscaled JPEG")
+    check_declared_size(data, max_side)
     frame = decode(data)
     if frame is None:
         raise FrameError(f"a frame of {len(data)} bytes that is not an image (expected JPEG or PNG)")
-    if max(frame.shape[:2]) > max_side:
-        raise FrameError(f"frame of {frame.shape[1]}x{frame.shape[0]} is larger than max_side={max_side}: "
-                         "send a downscaled frame")
+    check_side(frame.shape[1], frame.shape[0], max_side)
     return frame
+
+
+def check_declared_size(data: bytes, max_side: int) -> None:
+    """Refuse a frame whose header declares more than ``max_side`` before any pixel is decoded: a PNG or JPEG
+    of a few kilobytes can declare gigapixels, which decoding would allocate. Formats Pillow does not know
+    are left to the decoder (and the same check after it)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError as err:
+        raise FrameError(f"{err}: send a downscaled frame") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return
+    check_side(width, height, max_side)
+
+
+def check_side(width: int, height: int, max_side: int) -> None:
+    if max(width, height) > max_side:
+        raise FrameError(f"frame of {width}x{height} is larger than max_side={max_side}: send a downscaled frame")
 
 
 def face_records(faces) -> list[dict]:
