@@ -73,7 +73,8 @@ def predict(cfg: DictConfig) -> dict:
     unreadable, truths, guesses, faces_found = [], [], [], 0
     with (output / "predictions.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "roll", "label", "confidence", *recognizer.classes])
+        writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "roll", "label", "confidence",
+                         *recognizer.classes])
         for path in tqdm(files, desc="predicting", unit="img", disable=None):
             try:
                 frame, why = decode(path.read_bytes()), "corrupt, truncated, or not an image"
@@ -86,8 +87,8 @@ def predict(cfg: DictConfig) -> dict:
             faces = recognizer(frame, fallback_whole=cfg.fallback_whole)
             faces_found += len(faces)
             for i, face in enumerate(faces):
-                writer.writerow([str(path), i, *face.box, int(face.detected), f"{face.roll:g}", face.label, f"{face.confidence:.4f}",
-                                 *(f"{p:.4f}" for p in face.probs)])
+                writer.writerow([str(path), i, *face.box, int(face.detected), f"{face.roll:g}", face.label,
+                                 f"{face.confidence:.4f}", *(f"{p:.4f}" for p in face.probs)])
                 if not cfg.quiet:
                     tqdm.write(describe_face(path, i, face))
             name = path.relative_to(root) if root else Path(path.name)
