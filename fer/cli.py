@@ -62,6 +62,7 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("margin", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
     ("turns", "a list of angles in degrees, each from -90 to 90 (e.g. [-20,20,-40,40]; [] turns the search off)",
      ListConfig, lambda v: all(isinstance(a, _NUM) and not isinstance(a, bool) and -90 <= a <= 90 for a in v)),
+    ("search_width", "an integer from 64 to 8192 (null: no closer search)", _INT, lambda v: 64 <= v <= 8192),
     ("smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
     ("image_size", "an integer from 8 to 1024", _INT, lambda v: 8 <= v <= 1024),
     ("channels", "1 (grayscale) or 3 (colour)", _INT, lambda v: v in (1, 3)),

@@ -54,11 +54,11 @@ def fer2013_faces(zip_path, split_prefix="PrivateTest", per_class=None):
             yield cls, cv2.imdecode(np.frombuffer(archive.read(name), np.uint8), cv2.IMREAD_GRAYSCALE)
 
 
-def scene(face: np.ndarray, x: int, y: int, side: int = 200, seed: int = 0) -> np.ndarray:
-    """A 640x480 frame: a smooth random background with the face pasted at (x, y)."""
+def scene(face: np.ndarray, x: int, y: int, side: int = 200, seed: int = 0,
+          size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """A frame (640x480 unless ``size`` says): a smooth random background with the face pasted at (x, y)."""
     rng = np.random.default_rng(seed)
-    background = cv2.resize(rng.integers(60, 200, (6, 8, 3), dtype=np.uint8), (640, 480),
-                            interpolation=cv2.INTER_CUBIC)
+    background = cv2.resize(rng.integers(60, 200, (6, 8, 3), dtype=np.uint8), size, interpolation=cv2.INTER_CUBIC)
     background[y:y + side, x:x + side] = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)[..., None]
     return background
 

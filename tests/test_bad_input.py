@@ -134,6 +134,7 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("predict.py", ["input={f}/faces", "turns=20"], "turns=20 is not allowed: it must be a list of angles"),
     ("predict.py", ["input={f}/faces", "turns=[-20,abc]"], "it must be a list of angles in degrees"),
     ("predict.py", ["input={f}/faces", "turns=[-200]"], "each from -90 to 90"),
+    ("predict.py", ["input={f}/faces", "search_width=10"], "search_width=10 is not allowed"),
     ("predict.py", ["input={f}/faces", "precision=fast"], "precision='fast'"),
     ("predict.py", ["input={f}/faces", "detector=nosuch"], "detector/nosuch"),
     # webcam

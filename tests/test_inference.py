@@ -138,6 +138,24 @@ def test_a_face_crop_too_tight_for_the_detector_is_not_searched_turned(fer2013_z
     assert same >= 0.96 * len(crops), same
 
 
+def test_small_faces_in_a_large_photo_are_found_on_a_closer_look(fer2013_zip):
+    """Faces of 100 px in 2000x1500 photos are 16 px on the detector's 320-px copy, too small to find;
+    ``search_width`` searches a larger copy where nothing was found, and finds most, on the face."""
+    photos = [(cls, scene(face, 60 + (i * 137) % 1800, 60 + (i * 91) % 1300, side=100, seed=i, size=(2000, 1500)),
+               (110 + (i * 137) % 1800, 110 + (i * 91) % 1300))
+              for i, (cls, face) in enumerate(fer2013_faces(fer2013_zip, per_class=4))]
+    plain, closer = Recognizer(), Recognizer(search_width=1280)
+    assert not any(plain(photo) for _, photo, _ in photos)
+    found = on_face = right = 0
+    for cls, photo, centre in photos:
+        if faces := closer(photo):
+            face = max(faces, key=lambda f: f.box[2])
+            x, y, w, h = face.box
+            found, right = found + 1, right + (face.label == cls)
+            on_face += abs(x + w / 2 - centre[0]) < 0.2 * w and abs(y + h / 2 - centre[1]) < 0.2 * h
+    assert found > 0.5 * len(photos) and on_face > 0.9 * found and right > 0.5 * found, (found, on_face, right)
+
+
 def test_a_model_that_is_neither_bundled_nor_a_file_is_named_in_the_error():
     with pytest.raises(FileNotFoundError, match="fastest: neither a bundled model \\(accurate, fast\\)"):
         Recognizer(model="fastest")

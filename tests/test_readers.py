@@ -12,7 +12,7 @@ import pytest
 from conftest import FER2013_COUNTS, synthetic_faces, write_image_tree
 from fer.errors import DataError
 from fer.data.prepare import convert
-from fer.data.readers import read_csv, read_folder, read_npz
+from fer.data.readers import IMAGE_SUFFIXES, read_csv, read_folder, read_npz
 from fer.labels import FER2013_CSV_ORDER
 
 # ----------------------------------------------------------------------------- real FER-2013
@@ -92,6 +92,25 @@ def test_colour_and_odd_sized_images_are_shaped_to_the_configured_size(tmp_path)
     write_image_tree(tmp_path, {"train": 7, "test": 7}, size=100)
     assert read_folder(tmp_path, image_size=48, channels=1).images.shape[1:] == (1, 48, 48)
     assert read_folder(tmp_path, image_size=64, channels=3).images.shape[1:] == (3, 64, 64)
+
+
+def test_every_listed_image_format_is_read_from_a_class_folder(tmp_path):
+    """Each format face datasets come in (.tiff, .gif, .pgm, ...) is read from a folder, as the pixels written:
+    exactly for the lossless formats, closely for JPEG and WebP."""
+    from PIL import Image
+
+    suffixes = (".bmp", ".gif", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
+    assert set(suffixes) == IMAGE_SUFFIXES
+    images, labels = synthetic_faces(2 * len(suffixes), ("happy", "sad"))
+    for i, (suffix, image, label) in enumerate(zip(suffixes * 2, images, labels)):
+        (tmp_path / ("happy", "sad")[label]).mkdir(exist_ok=True)
+        Image.fromarray(image).save(tmp_path / ("happy", "sad")[label] / f"{i:02d}{suffix}")
+    arrays = read_folder(tmp_path)
+    assert len(arrays) == len(images) and {n.rsplit(".", 1)[1] for n in arrays.files} == {s[1:] for s in suffixes}
+    for name, image in zip(arrays.files, arrays.images[:, 0]):
+        written = images[int(name.split("/")[1][:2])]
+        tolerance = 8 if name.endswith((".jpg", ".jpeg", ".webp")) else 0
+        assert np.abs(image.astype(int) - written).mean() <= tolerance, name
 
 
 def test_npz_96px_eight_classes_flattened_float(tmp_path):

@@ -24,7 +24,7 @@ from fer.labels import canonical_classes, canonical_name, integer_order
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".pgm", ".ppm", ".webp", ".tif", ".tiff"}
 SPLIT_DIRS = {"train": "train", "training": "train", "val": "val", "validation": "val", "test": "test"}
 MAX_MEMBER_BYTES = 64 * 2**20  # no single face image is this large; a bigger member is a zip bomb
 MAX_COMPRESSION_RATIO = 200

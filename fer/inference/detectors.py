@@ -35,7 +35,11 @@ class HaarDetector:
             min_size, scale_factor, min_neighbors, max_width
 
     def __call__(self, frame: np.ndarray) -> list[Box]:
-        small, scale = _shrink(frame, self.max_width)
+        return self.search(frame, self.max_width)
+
+    def search(self, frame: np.ndarray, max_width: int | None) -> list[Box]:
+        """Faces found on a copy at most ``max_width`` wide (None: the frame itself)."""
+        small, scale = _shrink(frame, max_width)
         side = max(12, int(self.min_size * scale))
         return self._detect(small, scale, (side, side), (0, 0))
 
@@ -101,7 +105,11 @@ class YuNetDetector:
         self.min_size, self.max_width = min_size, max_width
 
     def __call__(self, frame: np.ndarray) -> list[Box]:
-        small, scale = _shrink(frame, self.max_width)
+        return self.search(frame, self.max_width)
+
+    def search(self, frame: np.ndarray, max_width: int | None) -> list[Box]:
+        """Faces found on a copy at most ``max_width`` wide (None: the frame itself)."""
+        small, scale = _shrink(frame, max_width)
         if small.ndim == 2:
             small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
         self.net.setInputSize((small.shape[1], small.shape[0]))

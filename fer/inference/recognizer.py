@@ -62,6 +62,9 @@ class Recognizer:
     ``turns`` (degrees, e.g. ``(-20, 20, -40, 40)``): where the detector finds no face, copies of the image
     turned by these angles are searched too, for heads tilted past the detector's reach (about 15
     degrees); such a face is classified upright and ``Face.roll`` says how far it was tilted.
+    ``search_width`` (pixels, e.g. 1280): where no face is found upright or turned, the image is searched
+    once more on a copy up to this wide, for faces too small for the detector's own copy (Haar searches
+    one at most 320 px wide: in a 2000-px photo no face under about 150 px).
     """
 
     model: str | Path | None = None
@@ -69,6 +72,7 @@ class Recognizer:
     margin: float = 0.05  # frames faces as the models were trained (docs/RESULTS.md, "Framing")
     tta: str | None = None
     turns: Sequence[float] = ()
+    search_width: int | None = None
     precision: str = "auto"
     backend: str = "torch"
     module: Callable[[torch.Tensor], torch.Tensor] = field(init=False)
@@ -90,14 +94,16 @@ class Recognizer:
     @classmethod
     def from_config(cls, cfg) -> "Recognizer":
         """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision,
-        backend, and turns where given: only predict.yaml does, a live stream follows faces upright).
+        backend, and turns and search_width where given: only predict.yaml does, a live stream follows faces
+        upright and near).
 
         Thread counts are the application's to set (``cfg.threads``, see fer.apps), not a
         library constructor's: they change the whole process."""
         from hydra.utils import instantiate
 
         return cls(model=cfg.model_file, detector=instantiate(cfg.detector), margin=cfg.margin, tta=cfg.tta,
-                   turns=tuple(cfg.get("turns") or ()), precision=cfg.precision, backend=cfg.backend)
+                   turns=tuple(cfg.get("turns") or ()), search_width=cfg.get("search_width"),
+                   precision=cfg.precision, backend=cfg.backend)
 
     def crop(self, frame: np.ndarray, box: Box, roll: float = 0.0) -> np.ndarray:
         """The face at ``box`` widened by ``margin``; a tilted face (``roll`` degrees) turned upright."""
@@ -122,28 +128,32 @@ class Recognizer:
 
     def __call__(self, frame: np.ndarray, fallback_whole: bool = False) -> list[Face]:
         boxes, roll = list(self.detector(frame)), 0.0
-        if not boxes and self.turns:
-            boxes, roll = self.search_turned(frame)
+        if not boxes and (self.turns or self.search_width):
+            boxes, roll = self.search_harder(frame)
         return self.faces(frame, boxes, fallback_whole, roll)
 
-    def search_turned(self, frame: np.ndarray) -> tuple[list[Box], float]:
-        """Faces in a frame where the detector found none: their boxes and tilt (found in the frame, then in
-        copies turned by each of ``turns``; the first that finds any), or none when the frame is itself one
-        face, framed too tightly for the detector.
+    def search_harder(self, frame: np.ndarray) -> tuple[list[Box], float]:
+        """Faces in a frame where the detector found none: their boxes and tilt, or none when the frame is
+        itself one face, framed too tightly for the detector.
 
-        Every copy has the frame's edges extended (by a quarter of its shorter side), so that a face filling
-        the frame is found too, at about the frame's size: then there is no tilted head to look for (the
-        turned copies would find that face leaning, or parts of it), and the whole frame frames it best."""
+        Searched in turn, the first search that finds any wins: the frame with its edges extended (by a
+        quarter of its shorter side), so that a face filling the frame is found too, at about the frame's
+        size: then there is no tilted head or small face to look for (turned copies and closer looks find
+        that face leaning, or parts of it), and the whole frame frames it best; copies of it turned by
+        each of ``turns``; the frame on a copy up to ``search_width`` wide (small faces in large photos)."""
         side = min(frame.shape[:2])
         pad = side // 4
         padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         for angle in (0.0, *self.turns):
-            image, back = turned(padded, angle)
+            image, back = turned(padded, angle) if angle else (padded, lambda box: box)
             found = [(x - pad, y - pad, w, h) for x, y, w, h in map(back, self.detector(image))]
             if any(w >= CROP_FACE * side for _, _, w, _ in found):
                 return [], 0.0
             if found:
                 return found, -angle or 0.0  # 0.0, not -0.0
+        width = getattr(self.detector, "max_width", None)
+        if self.search_width and width and frame.shape[1] > width:
+            return self.detector.search(frame, self.search_width), 0.0
         return [], 0.0
 
     def faces(self, frame: np.ndarray, boxes: Sequence[Box], fallback_whole: bool = False,
