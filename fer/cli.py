@@ -87,11 +87,11 @@ def check_config(cfg: DictConfig, config_name: str = "") -> None:
     if missing:
         raise ConfigError(f"missing mandatory option{'s' * (len(missing) > 1)}: "
                           f"{', '.join(f'{key}=...' for key in missing)} (see --help)")
-    for key, allowed, types, test in RULES:
+    for key, allowed, accepted_types, test in RULES:
         value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
         if value is None or isinstance(value, str) and value.startswith("${"):
             continue
-        if isinstance(value, bool) or not isinstance(value, types) or not test(value):
+        if isinstance(value, bool) or not isinstance(value, accepted_types) or not test(value):
             raise ConfigError(f"{key}={value!r} is not allowed: it must be {allowed}")
     for scoped_key, allowed in CHOICES.items():
         scope, _, key = scoped_key.rpartition(":")

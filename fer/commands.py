@@ -25,7 +25,8 @@ def train(cfg) -> float | None:
 
 @app("eval")
 def evaluate(cfg) -> None:
-    """Score a model: fer-eval ckpt_path=<ckpt|model.pt|accurate|fast> [data=folder|csv|npz data.source=<path>] [split=test]"""
+    """Score a model:
+    fer-eval ckpt_path=<ckpt|model.pt|accurate|fast> [data=folder|csv|npz data.source=<path>] [split=test]"""
     from fer.eval import evaluate as score
     from fer.summary import format_run
 
@@ -35,7 +36,8 @@ def evaluate(cfg) -> None:
 @app("predict")
 def predict(cfg) -> None:
     """Emotions in photos: fer-predict input=<image|folder|glob> [output_dir=<dir>] [model_file=accurate|fast|<file>]"""
-    from fer.apps.predict import format_labelled, predict as run
+    from fer.apps.predict import format_labelled
+    from fer.apps.predict import predict as run
 
     summary = run(cfg)
     print(f"{summary['images']} images read, {summary['faces']} faces; "
@@ -112,7 +114,8 @@ def make_emoji(cfg) -> None:
 
     font = Path(cfg.font)
     if not font.is_file():
-        raise InputFileError(f"{font}: not found; install it with 'apt-get install fonts-noto-color-emoji' or give font=")
+        raise InputFileError(f"{font}: not found; install it with 'apt-get install fonts-noto-color-emoji' "
+                             "or give font=")
     for path in render_emoji_set(font, Path(cfg.output or BUNDLED_EMOJI_DIR)):
         print(path)
 

@@ -30,7 +30,7 @@ class Teachers:
             raise ConfigError("distill.teachers is empty; name at least one model file or bundled model")
         self.temperature, self.image_size = temperature, preprocessing["image_size"]
         self.modules = [load_model(model_path(name)) for name in models]
-        for name, module in zip(models, self.modules):
+        for name, module in zip(models, self.modules, strict=True):
             require_same_preprocessing(f"distill teacher {name}", module.preprocessing, preprocessing,
                                        ("image_size", "channels", "classes"))
         self.bf16 = [deploy(module, precision) for module in self.modules]
@@ -43,7 +43,7 @@ class Teachers:
             images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
                                    align_corners=False)
         total = 0.0
-        for module, bf16 in zip(self.modules, self.bf16):
+        for module, bf16 in zip(self.modules, self.bf16, strict=True):
             with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
                 total = total + (module(images).float() / self.temperature).softmax(1)
         return total / len(self.modules)

@@ -24,6 +24,7 @@ from fer.metrics import evaluation_metrics
 from fer.models import create_model
 from fer.tta import predict_log_probs
 
+
 def plain(value: Any) -> Any:
     """OmegaConf containers -> dicts and lists (checkpoints must hold plain data only)."""
     if isinstance(value, (DictConfig, ListConfig)):

@@ -49,7 +49,7 @@ def plot_confusion(confusion: np.ndarray, classes: list[str], normalize: bool) -
 def plot_curves(history: list[dict[str, float]]) -> plt.Figure:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     epochs = [h["epoch"] + 1 for h in history]
-    for ax, metric in zip(axes, ("acc", "loss")):
+    for ax, metric in zip(axes, ("acc", "loss"), strict=True):
         for stage, key in (("train", f"train_{metric}" if metric == "acc" else "train_loss_epoch"),
                            ("val", f"val_{metric}")):
             values = [h.get(key) for h in history]
@@ -88,7 +88,7 @@ def plot_misclassified(images: np.ndarray, labels: np.ndarray, probs: np.ndarray
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, i in zip(axes.flat, wrong):
+    for ax, i in zip(axes.flat, wrong, strict=False):
         face = images[i].transpose(1, 2, 0).squeeze()
         ax.imshow(face, cmap="gray" if face.ndim == 2 else None, vmin=0, vmax=255)
         ax.set_title(f"{classes[labels[i]]}\n→ {classes[predicted[i]]} {probs[i, predicted[i]]:.0%}", fontsize=8)

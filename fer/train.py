@@ -65,7 +65,8 @@ def resumed(cfg: DictConfig) -> DictConfig:
     saved = run / ".hydra" / "config.yaml"
     if not saved.is_file():
         raise InputFileError(f"resume={run}: not a training run directory (no .hydra/config.yaml in it)")
-    candidates = [p for p in (run / "checkpoints" / "interrupted.ckpt", run / "checkpoints" / "last.ckpt") if p.is_file()]
+    candidates = [run / "checkpoints" / name for name in ("interrupted.ckpt", "last.ckpt")]
+    candidates = [p for p in candidates if p.is_file()]
     if not candidates:
         raise InputFileError(f"resume={run}: no checkpoints/last.ckpt or checkpoints/interrupted.ckpt to resume from "
                              "(the run stopped before its first checkpoint); start it again instead")

@@ -1,4 +1,5 @@
-"""Measure speed on this machine: python scripts/bench.py [quick=true] [source=fer2013.zip] [sections=[inference,pipeline]] [models=[vgg,bn_cnn]]
+"""Measure speed on this machine:
+python scripts/bench.py [quick=true] [source=fer2013.zip] [sections=[inference,pipeline]] [models=[vgg,bn_cnn]]
 
 The measurements live in scripts/benchmarks/ (tooling of this repository, not part of the fer package)."""
 

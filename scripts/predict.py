@@ -1,4 +1,5 @@
-"""Emotions in photos: python scripts/predict.py input=<image|folder|glob> [output_dir=<dir>] [model_file=accurate|fast|<model.pt|.ckpt>]"""
+"""Emotions in photos:
+python scripts/predict.py input=<image|folder|glob> [output_dir=<dir>] [model_file=accurate|fast|<model.pt|.ckpt>]"""
 
 from fer.commands import predict
 

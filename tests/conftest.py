@@ -112,7 +112,7 @@ def write_image_tree(root: Path, per_split: dict[str, int], classes=FER2013_CLAS
 
     for s, (split, count) in enumerate(per_split.items()):
         images, labels = synthetic_faces(count, classes, size, seed=s)
-        for i, (image, label) in enumerate(zip(images, labels)):
+        for i, (image, label) in enumerate(zip(images, labels, strict=True)):
             folder = root / split / classes[label]
             folder.mkdir(parents=True, exist_ok=True)
             prefix = "Training" if split == "train" else ("PublicTest", "PrivateTest")[(i // len(classes)) % 2]
@@ -155,8 +155,8 @@ def tiny_sources(tmp_path_factory) -> dict[str, Path]:
     return {"folder": folder, "csv": root / "faces.csv", "npz": root / "faces.npz"}
 
 
-SHORT = ["model=baseline_cnn", "trainer.max_epochs=3", "data.batch_size=32", "augment=none", "trainer.precision=32-true",
-         "optimizer=adam", "module.optimizer.lr=1e-3", "scheduler=none"]
+SHORT = ["model=baseline_cnn", "trainer.max_epochs=3", "data.batch_size=32", "augment=none",
+         "trainer.precision=32-true", "optimizer=adam", "module.optimizer.lr=1e-3", "scheduler=none"]
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,17 @@
 
 import pytest
 import torch
-
 from torchvision.transforms.v2 import functional as TF
 
-from fer.data.augment import (ProgressiveResize, RandomAffine, RandomBrightness, RandomCrop, RandomErasing,
-                               RandomGaussianBlur, RandomHorizontalFlip)
+from fer.data.augment import (
+    ProgressiveResize,
+    RandomAffine,
+    RandomBrightness,
+    RandomCrop,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomHorizontalFlip,
+)
 from fer.errors import ConfigError
 
 

@@ -102,7 +102,8 @@ CASES = [  # (script, arguments with {f} for the fixture folder, text the error 
     ("train.py", ["data.source={f}/faces", "model=resnet", "+model.widths=[64]", "hydra.run.dir={f}/t5"],
      "model 'resnet': widths [64] and blocks [1, 1, 1] must list the same stages"),
     ("train.py", ["data.source={f}/faces", "callbacks=swa", "callbacks.tail_averaging.fraction=1.5",
-                  "hydra.run.dir={f}/t6"], "callbacks.tail_averaging.fraction=1.5: expected a share of training in (0, 1]"),
+                  "hydra.run.dir={f}/t6"],
+     "callbacks.tail_averaging.fraction=1.5: expected a share of training in (0, 1]"),
     ("train.py", ["data.source={f}/faces", "optimizer=sam", "module.optimizer.rho=0", "hydra.run.dir={f}/t7"],
      "module.optimizer.rho=0: SAM's neighbourhood radius must be positive"),
     ("train.py", ["data.source={f}/faces", "resize=progressive", "data.resize.ramp=0", "hydra.run.dir={f}/t8"],
@@ -185,7 +186,8 @@ def outcomes(files, tmp_path_factory) -> tuple[list[dict], dict, dict]:
     return json.loads((work / "out.json").read_text()), before, snapshot(files)
 
 
-@pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{c[0].removesuffix('.py')}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("case", range(len(CASES)),
+                         ids=[f"{c[0].removesuffix('.py')}-{i}" for i, c in enumerate(CASES)])
 def test_bad_input_is_one_clear_line(outcomes, case):
     script, arguments, message = CASES[case]
     result = outcomes[0][case]

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from conftest import REPO, run_script
 from benchmarks.data import AUGMENT_PRESETS
+from conftest import REPO, run_script
 from fer.config import best_precision
 
 
@@ -24,7 +24,8 @@ def test_bench_quick_writes_every_section(tmp_path, fer2013_zip):
     for section in ("machine", "matmul_gflops", "cache_build", "loader_images_per_s", "training", "inference_ms",
                     "backends_ms", "pipeline"):
         assert report[section], section
-    assert set(report["loader_images_per_s"]) == set(AUGMENT_PRESETS) == {p.stem for p in (REPO / "conf" / "augment").glob("*.yaml")}
+    presets = {p.stem for p in (REPO / "conf" / "augment").glob("*.yaml")}
+    assert set(report["loader_images_per_s"]) == set(AUGMENT_PRESETS) == presets
     row = report["training"]["baseline_cnn@64"]
     native = best_precision("cpu") == "bf16-mixed"  # bf16 is measured (and shown) only where the CPU has it
     assert {"fp32", "fp32+channels_last"} <= set(row) and ({"bf16", "bf16+channels_last"} <= set(row)) == native
@@ -32,7 +33,8 @@ def test_bench_quick_writes_every_section(tmp_path, fer2013_zip):
     measured = [report["matmul_gflops"], report["loader_images_per_s"], report["training"], report["inference_ms"],
                 report["backends_ms"], report["pipeline"], report["cache_build"]]
     assert all(n > 0 for section in measured for n in _numbers(section) if n is not None)
-    assert {"accurate / torch fp32", "fast / torch deployed (auto)", "fast / onnxruntime fp32"} <= set(report["backends_ms"])
+    backends = {"accurate / torch fp32", "fast / torch deployed (auto)", "fast / onnxruntime fp32"}
+    assert backends <= set(report["backends_ms"])
     frame = report["pipeline"]["frame_640x480_haar_tracked"]  # the webcam's default detector
     assert frame["p95_ms"] >= frame["median_ms"] and 0 < frame["detector_share"] < 1
     assert (tmp_path / "bench.md").read_text().count("|") > 20 and "img/s" in result.stdout

@@ -199,7 +199,7 @@ def test_data_parallel_shards_train_batches_without_overlap_and_with_equal_steps
     assert len(first) == len(second) == len(shards[0]) == len(batches) // 2
     # the two processes together take the single-process batches, alternately
     assert all(torch.equal(a, batches[2 * i]) and torch.equal(b, batches[2 * i + 1])
-               for i, (a, b) in enumerate(zip(first, second)))
+               for i, (a, b) in enumerate(zip(first, second, strict=True)))
 
 
 def test_evaluation_rows_are_dealt_to_processes_once_each():

@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 
 from conftest import REPO, classify_all, fer2013_faces, privatetest_scores, run_script, scene
 from fer.config import CONFIG_DIR
-from fer.inference.detectors import HaarDetector, WholeImage, framing_margins, turned
 from fer.inference import BUNDLED_MODELS, Recognizer
+from fer.inference.detectors import HaarDetector, WholeImage, framing_margins, turned
 from fer.inference.smoothing import FaceTracker
 
 
@@ -134,7 +134,7 @@ def test_a_face_crop_too_tight_for_the_detector_is_not_searched_turned(fer2013_z
     with_turns = [max(turning(c, fallback_whole=True), key=lambda f: f.box[2]) for _, c in crops]
     assert sum(not f.detected for f in as_whole) > 0.3 * len(crops)  # the case this guards
     assert sum(f.roll != 0 for f in with_turns) <= 0.03 * len(crops)
-    same = sum(a.label == b.label for a, b in zip(as_whole, with_turns))
+    same = sum(a.label == b.label for a, b in zip(as_whole, with_turns, strict=True))
     assert same >= 0.96 * len(crops), same
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import FER2013_COUNTS, synthetic_faces, write_image_tree
-from fer.errors import DataError
 from fer.data.prepare import convert
 from fer.data.readers import IMAGE_SUFFIXES, read_csv, read_folder, read_npz
+from fer.errors import DataError
 from fer.labels import FER2013_CSV_ORDER
 
 # ----------------------------------------------------------------------------- real FER-2013
@@ -81,7 +81,7 @@ def test_folder_with_aliased_class_names_maps_to_canonical_classes(tmp_path):
 
 def test_plain_class_folder_without_splits_is_unstructured(tmp_path):
     images, labels = synthetic_faces(6, ("happy", "sad"))
-    for i, (image, label) in enumerate(zip(images, labels)):
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
         (tmp_path / ("happy", "sad")[label]).mkdir(exist_ok=True)
         cv2.imwrite(str(tmp_path / ("happy", "sad")[label] / f"{i}.png"), image)
     arrays = read_folder(tmp_path)
@@ -102,12 +102,12 @@ def test_every_listed_image_format_is_read_from_a_class_folder(tmp_path):
     suffixes = (".bmp", ".gif", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
     assert set(suffixes) == IMAGE_SUFFIXES
     images, labels = synthetic_faces(2 * len(suffixes), ("happy", "sad"))
-    for i, (suffix, image, label) in enumerate(zip(suffixes * 2, images, labels)):
+    for i, (suffix, image, label) in enumerate(zip(suffixes * 2, images, labels, strict=True)):
         (tmp_path / ("happy", "sad")[label]).mkdir(exist_ok=True)
         Image.fromarray(image).save(tmp_path / ("happy", "sad")[label] / f"{i:02d}{suffix}")
     arrays = read_folder(tmp_path)
     assert len(arrays) == len(images) and {n.rsplit(".", 1)[1] for n in arrays.files} == {s[1:] for s in suffixes}
-    for name, image in zip(arrays.files, arrays.images[:, 0]):
+    for name, image in zip(arrays.files, arrays.images[:, 0], strict=True):
         written = images[int(name.split("/")[1][:2])]
         tolerance = 8 if name.endswith((".jpg", ".jpeg", ".webp")) else 0
         assert np.abs(image.astype(int) - written).mean() <= tolerance, name
@@ -139,7 +139,7 @@ def test_npz_accepts_common_shapes_and_string_labels(tmp_path, layout):
 def test_csv_without_usage_and_with_string_labels(tmp_path):
     images, _ = synthetic_faces(4)
     rows = ["emotion,pixels"] + [f"{name},{' '.join(map(str, im.ravel()))}"
-                                 for name, im in zip(["happy", "sad", "happy", "surprised"], images)]
+                                 for name, im in zip(["happy", "sad", "happy", "surprised"], images, strict=True)]
     (tmp_path / "faces.csv").write_text("\n".join(rows) + "\n")
     arrays = read_csv(tmp_path / "faces.csv")
     assert not arrays.structured and arrays.class_counts()["happy"] == 2 and arrays.class_counts()["surprise"] == 1
@@ -196,7 +196,8 @@ def test_missing_source_folder(tmp_path):
 
 def test_csv_without_needed_columns(tmp_path):
     (tmp_path / "bad.csv").write_text("label_id,image\n1,2 3\n")
-    with pytest.raises(DataError, match=r"bad.csv: expected columns emotion,pixels\[,Usage\], found \['label_id', 'image'\]"):
+    expected = r"bad.csv: expected columns emotion,pixels\[,Usage\], found \['label_id', 'image'\]"
+    with pytest.raises(DataError, match=expected):
         read_csv(tmp_path / "bad.csv")
 
 

@@ -16,8 +16,8 @@ QUICK = ["trainer.max_epochs=1", "data.batch_size=32", "trainer.precision=32-tru
 def test_ddp_cpu_two_processes_validate_like_one_process_on_the_same_weights(tmp_path, tiny_sources):
     run = tmp_path / "ddp"
     # one epoch of the linear model: neither chance nor 100%, so a wrongly sharded validation would show
-    run_script("train.py", "trainer=ddp_cpu", "trainer.devices=2", "model=linear", "augment=none", *QUICK, f"data.source={tiny_sources['folder']}",
-               f"hydra.run.dir={run}")
+    run_script("train.py", "trainer=ddp_cpu", "trainer.devices=2", "model=linear", "augment=none", *QUICK,
+               f"data.source={tiny_sources['folder']}", f"hydra.run.dir={run}")
     assert (run / "train_ddp_process_1.log").is_file()  # a second process really trained
     metrics = json.loads((run / "metrics.json").read_text())
     assert 0 < metrics["val_acc"] < 1
@@ -34,8 +34,9 @@ def test_optuna_sweep_writes_its_best_trial_and_its_sqlite_study_survives_a_rest
     import optuna
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    limited = [*QUICK, "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1", "+trainer.limit_test_batches=1",
-               "logger=none", f"data.source={tiny_sources['folder']}", f"hydra.sweeper.storage={storage}"]
+    limited = [*QUICK, "+trainer.limit_train_batches=2", "+trainer.limit_val_batches=1",
+               "+trainer.limit_test_batches=1", "logger=none", f"data.source={tiny_sources['folder']}",
+               f"hydra.sweeper.storage={storage}"]
     run_script("train.py", "hparams_search=optuna", "hydra.sweeper.n_trials=3", *limited,
                f"hydra.sweep.dir={tmp_path / 'first'}")
     best = OmegaConf.load(tmp_path / "first" / "optimization_results.yaml")
@@ -51,7 +52,8 @@ def test_optuna_sweep_writes_its_best_trial_and_its_sqlite_study_survives_a_rest
 
 
 def test_submitit_local_multirun_of_two_jobs(tmp_path, tiny_sources):
-    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="needs the sweep extra: pip install -e '.[sweep]'")
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher",
+                        reason="needs the sweep extra: pip install -e '.[sweep]'")
     sweep = tmp_path / "sweep"
     run_script("train.py", "-m", "hydra/launcher=submitit_local", "model=linear,vgg_small", *QUICK, "logger=none",
                f"data.source={tiny_sources['folder']}", f"hydra.sweep.dir={sweep}")

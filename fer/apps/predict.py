@@ -127,7 +127,7 @@ def format_labelled(metrics: dict) -> str:
     lines = [f"accuracy {metrics['accuracy']:.4f} on {metrics['images']} labelled images "
              f"(macro F1 {metrics['f1_macro']:.4f})", "",
              f"{'true/predicted':<17}" + "".join(f"{c[:8]:>9}" for c in classes) + f"{'count':>8}{'recall':>8}"]
-    for c, row in zip(classes, metrics["confusion"]):
+    for c, row in zip(classes, metrics["confusion"], strict=True):
         lines.append(f"{c:<17}" + "".join(f"{v:>9}" for v in row)
                      + f"{metrics['classes'][c]['support']:>8}{metrics['classes'][c]['recall']:>8.2f}")
     return "\n".join(lines)

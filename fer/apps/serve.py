@@ -81,7 +81,7 @@ def create_app(cfg: DictConfig) -> FastAPI:
     recognizer = Recognizer.from_config(cfg)
     classify_lock = threading.Lock()  # one frame at a time through the model: its thread count is the app's
     page = PAGE.read_text()
-    colours = {name: "#%02x%02x%02x" % tuple(reversed(bgr)) for name, bgr in COLOURS.items()}
+    colours = {name: "#" + "".join(f"{channel:02x}" for channel in reversed(bgr)) for name, bgr in COLOURS.items()}
     app = FastAPI(title="fer: live emotions in the browser", docs_url=None, redoc_url=None)
 
     @app.get("/", response_class=HTMLResponse)
@@ -162,4 +162,5 @@ def serve(cfg: DictConfig) -> None:
         log.warning("serving on %s: anyone who can reach this address and port can use the page and send it "
                     "frames; the camera images stay in their browsers except the frames sent here", cfg.host)
     log.info("open http://%s:%d/ in a browser (Ctrl-C stops the server)", cfg.host, cfg.port)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", ws_max_size=4 * cfg.max_frame_bytes)  # larger still: closed (1009)
+    # frames over max_frame_bytes are answered with an error; messages over 4x that close the socket (1009)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", ws_max_size=4 * cfg.max_frame_bytes)

@@ -47,7 +47,7 @@ class FaceArrays:
     def class_counts(self, split: str | None = None) -> dict[str, int]:
         labels = self.labels if split is None else self.labels[self.splits == split]
         counts = np.bincount(labels, minlength=len(self.classes))
-        return dict(zip(self.classes, counts.tolist()))
+        return dict(zip(self.classes, counts.tolist(), strict=True))
 
 
 def to_face(image: np.ndarray, size: int | tuple[int, int] | None, channels: int) -> np.ndarray:

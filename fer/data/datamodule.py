@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.fabric.utilities.seed import seed_everything
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.fabric.utilities.seed import seed_everything
 from torch.utils.data import DataLoader
 
 from fer.data.arrays import SPLITS, FaceArrays
@@ -119,7 +119,7 @@ class FERDataModule(L.LightningDataModule):
 
     def class_counts(self, split: str = "train") -> dict[str, int]:
         labels = self._arrays.labels[self.split_index[split]]
-        return dict(zip(self.classes, np.bincount(labels, minlength=len(self.classes)).tolist()))
+        return dict(zip(self.classes, np.bincount(labels, minlength=len(self.classes)).tolist(), strict=True))
 
     def class_weights(self) -> list[float]:
         """Inverse-frequency weights of the train split, in class order."""

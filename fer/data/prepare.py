@@ -60,12 +60,12 @@ def extract_zip(source: Path, output: Path, overwrite: bool = False) -> Counter:
 def folder_paths(arrays: FaceArrays, output: Path) -> list[Path]:
     """PNG names with the FER-2013 prefixes, so split tags survive a round trip."""
     return [output / FOLDER_OF_SPLIT[split] / arrays.classes[label] / f"{USAGE_OF_SPLIT[split]}_{i:06d}.png"
-            for i, (label, split) in enumerate(zip(arrays.labels, arrays.splits))]
+            for i, (label, split) in enumerate(zip(arrays.labels, arrays.splits, strict=True))]
 
 
 def write_folder(arrays: FaceArrays, output: Path) -> None:
     """Lossless PNG files, one class folder per split folder."""
-    for image, path in zip(arrays.images, folder_paths(arrays, output)):
+    for image, path in zip(arrays.images, folder_paths(arrays, output), strict=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(path), image.transpose(1, 2, 0))
 
@@ -82,7 +82,7 @@ def write_csv(arrays: FaceArrays, output: Path) -> None:
     with output.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["emotion", "pixels", "Usage"])
-        for image, label, split in zip(arrays.images, arrays.labels, arrays.splits):
+        for image, label, split in zip(arrays.images, arrays.labels, arrays.splits, strict=True):
             writer.writerow([code[label], " ".join(map(str, image.ravel().tolist())), USAGE_OF_SPLIT[split]])
 
 
@@ -114,7 +114,7 @@ def convert(source: str | Path, output: str | Path, format: str, channels: int =
     arrays = read_any(source, image_size=image_size, channels=channels, skip_corrupt=skip_corrupt)
     refuse_existing(folder_paths(arrays, output) if format == "folder" else [output], overwrite)
     {"folder": write_folder, "csv": write_csv, "npz": write_npz}[format](arrays, output)
-    return Counter((split, arrays.classes[label]) for split, label in zip(arrays.splits, arrays.labels))
+    return Counter((split, arrays.classes[label]) for split, label in zip(arrays.splits, arrays.labels, strict=True))
 
 
 def counts_table(counts: Counter) -> str:

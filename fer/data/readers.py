@@ -198,7 +198,7 @@ def read_folder(source: str | Path, image_size: int = 48, channels: int = 1, ski
 def _refuse_mixed_sizes(images: list[np.ndarray], names: list[str], source: Path) -> None:
     """Images kept at their own size (conversion without image_size=) must all share one size."""
     sizes: dict[tuple[int, ...], str] = {}
-    for image, name in zip(images, names):
+    for image, name in zip(images, names, strict=True):
         sizes.setdefault(image.shape[1:], name)
         if len(sizes) > 1:
             (a, first), (b, second) = sizes.items()
@@ -274,7 +274,8 @@ def read_csv(source: str | Path, image_size: int = 48, channels: int = 1, skip_c
         structured = "Usage" in columns
         images, labels, splits, names, corrupt = [], [], [], [], []
         shape = None
-        for line, row in enumerate(tqdm(reader, desc=f"parsing {source.name}", unit="row", leave=False, disable=None), start=2):
+        rows = tqdm(reader, desc=f"parsing {source.name}", unit="row", leave=False, disable=None)
+        for line, row in enumerate(rows, start=2):
             where = f"{source}:{line}"
             try:
                 pixels = np.array(row["pixels"].split(), dtype=np.int64)
@@ -283,7 +284,8 @@ def read_csv(source: str | Path, image_size: int = 48, channels: int = 1, skip_c
                 continue
             shape = shape or _square_side(pixels.size, where, source_size)
             if pixels.size != shape[0] * shape[1]:
-                raise DataError(f"{where}: {pixels.size} pixels, expected {shape[0]}x{shape[1]} = {shape[0] * shape[1]}")
+                raise DataError(f"{where}: {pixels.size} pixels, "
+                                f"expected {shape[0]}x{shape[1]} = {shape[0] * shape[1]}")
             if pixels.min(initial=0) < 0 or pixels.max(initial=0) > 255:
                 corrupt.append(where)
                 continue

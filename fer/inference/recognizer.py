@@ -44,7 +44,7 @@ class Face:
         return float(self.probs.max())
 
     def probabilities(self) -> dict[str, float]:
-        return {c: float(p) for c, p in zip(self.classes, self.probs)}
+        return {c: float(p) for c, p in zip(self.classes, self.probs, strict=True)}
 
 
 @dataclass
@@ -92,7 +92,7 @@ class Recognizer:
         self.classes, self.image_size, self.channels = list(pre["classes"]), pre["image_size"], pre["channels"]
 
     @classmethod
-    def from_config(cls, cfg) -> "Recognizer":
+    def from_config(cls, cfg) -> Recognizer:
         """The recognizer predict.yaml / webcam.yaml describe (model_file, detector, margin, tta, precision,
         backend, and turns and search_width where given: only predict.yaml does, a live stream follows faces
         upright and near).
@@ -164,4 +164,5 @@ class Recognizer:
         if not boxes and fallback_whole:
             boxes = [centre_square(frame)]
         probs = self.classify([self.crop(frame, b, roll) for b in boxes])
-        return [Face(tuple(map(int, b)), p, self.classes, detected, roll=roll) for b, p in zip(boxes, probs)]
+        return [Face(tuple(map(int, b)), p, self.classes, detected, roll=roll)
+                for b, p in zip(boxes, probs, strict=True)]

@@ -65,7 +65,7 @@ class ResNet(FaceClassifier):
         if len(widths) != len(blocks):
             raise ValueError(f"widths {list(widths)} and blocks {list(blocks)} must list the same stages")
         layers, cin = conv_bn(in_channels, stem_width) + conv_bn(stem_width, stem_width, pool=True), stem_width
-        for stage, (width, count) in enumerate(zip(widths, blocks)):
+        for stage, (width, count) in enumerate(zip(widths, blocks, strict=True)):
             layers += [nn.MaxPool2d(2)] if stage else []
             for _ in range(count):
                 layers.append(ResidualBlock(cin, width, se_reduction))

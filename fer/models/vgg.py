@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import nn
-
 from fer.models.base import FaceClassifier, conv_bn
 from fer.models.registry import register_model
 

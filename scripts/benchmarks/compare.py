@@ -123,7 +123,8 @@ def compare_table(compare: dict) -> list[str]:
     for report in PAIRS:
         row = compare[report]
         rates, ratios = row["images_per_s"], row["ratio_vs_keras"]
-        bf16 = f"{rates['bf16-mixed']:.0f} ({ratios['bf16-mixed']:.2f}x)" if "bf16-mixed" in rates else "— (no native bf16)"
+        bf16 = (f"{rates['bf16-mixed']:.0f} ({ratios['bf16-mixed']:.2f}x)" if "bf16-mixed" in rates
+                else "— (no native bf16)")
         lines.append(f"| {report} | {row['model']} | {row['batch_size']} | {rates['keras']:.0f} | "
                      f"{rates['32-true']:.0f} ({ratios['32-true']:.2f}x) | {bf16} |")
     return lines

@@ -61,7 +61,8 @@ def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"Machine: {m['cpu']}, {m['cores']} threads, torch {m['torch']}, capability {m['capability']}, "
              f"AVX-512 BF16 {m['avx512_bf16']}, AMX {m['amx']}"
-             + "".join(f", {k}={v}" for k, v in m.get("isa_limits", {}).items()), "", "| matmul ceiling | GFLOP/s |", "|---|---|"]
+             + "".join(f", {k}={v}" for k, v in m.get("isa_limits", {}).items()),
+             "", "| matmul ceiling | GFLOP/s |", "|---|---|"]
     lines += [f"| {k} | {v:.0f} |" for k, v in report["matmul_gflops"].items()]
     if "cache_build" in report:
         c = report["cache_build"]
@@ -95,11 +96,13 @@ def _training_table(training: dict) -> list[str]:
              head + " s/epoch (fastest) | peak RSS MB |", "|---" * (head.count("|") + 1) + "|"]
     for row in training.values():
         fast = row["bf16+channels_last" if bf16 else "fp32+channels_last"]
-        cells = [row["model"], row["batch_size"], f"{row['mflops_per_image']:.1f}", f"{row['fp32']['images_per_s']:.0f}",
+        cells = [row["model"], row["batch_size"], f"{row['mflops_per_image']:.1f}",
+                 f"{row['fp32']['images_per_s']:.0f}",
                  f"{row['fp32+channels_last']['images_per_s']:.0f}",
                  f"{100 * row['fp32+channels_last']['ceiling_fraction']:.1f}"]
         if bf16:
-            cells += [f"{row['bf16']['images_per_s']:.0f}", f"{fast['images_per_s']:.0f} ({fast['speedup_vs_fp32']:.1f}x)",
+            cells += [f"{row['bf16']['images_per_s']:.0f}",
+                      f"{fast['images_per_s']:.0f} ({fast['speedup_vs_fp32']:.1f}x)",
                       f"{100 * fast['ceiling_fraction']:.1f}"]
         cells += [f"{fast['epoch_seconds']:.0f}", f"{row['peak_rss_mb']:.0f}"]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
@@ -110,7 +113,8 @@ def _inference_table(inference: dict) -> list[str]:
     lines = ["", "One thread. *deployed*: as the Recognizer runs it (BatchNorm folded, bf16 on native-bf16 CPUs).", "",
              "| model | 1 face fp32 (ms) | 1 face deployed | 32 faces fp32 | 32 faces deployed | "
              "per face at 32, deployed |", "|---|---|---|---|---|---|"]
-    lines += [f"| {name} | {row['fp32_batch1_ms']:.2f} | {row['deployed_batch1_ms']:.2f} | {row['fp32_batch32_ms']:.1f} | "
+    lines += [f"| {name} | {row['fp32_batch1_ms']:.2f} | {row['deployed_batch1_ms']:.2f} | "
+              f"{row['fp32_batch32_ms']:.1f} | "
               f"{row['deployed_batch32_ms']:.1f} | {row['deployed_per_face_ms_at_32']:.2f} |"
               for name, row in inference.items()]
     return lines
@@ -120,7 +124,8 @@ def _pipeline_table(pipeline: dict) -> list[str]:
     lines = ["", "| detection alone, one thread | ms |", "|---|---|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in pipeline["detection"].items()]
     lines += ["", "Whole webcam frame (640x480, one moving face: detect + classify + smooth + draw), one thread.", "",
-              "| detector | median ms | p95 ms | detector share | frames with the face | fps |", "|---|---|---|---|---|---|"]
+              "| detector | median ms | p95 ms | detector share | frames with the face | fps |",
+              "|---|---|---|---|---|---|"]
     lines += [f"| {k.removeprefix('frame_640x480_')} | {v['median_ms']:.2f} | {v['p95_ms']:.2f} | "
               f"{100 * v['detector_share']:.0f}% | {100 * v['frames_with_a_face']:.0f}% | {v['fps']:.0f} |"
               for k, v in pipeline.items() if k.startswith("frame_")]
