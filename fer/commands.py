@@ -45,6 +45,9 @@ def predict(cfg) -> None:
     report_unreadable(summary["unreadable"])
     if "labelled" in summary:
         print(format_labelled(summary["labelled"]))
+    if "unscored" in summary:
+        print("labelled but not scored: " + "; ".join(f"{n} image{'s' * (n > 1)} {why}"
+                                                      for why, n in summary["unscored"].items()))
     if summary["images"] == 0:
         raise DataError(f"{cfg.input}: no input could be read")
 

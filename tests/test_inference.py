@@ -168,6 +168,24 @@ def test_an_image_without_a_face_gives_no_faces_and_no_error():
     assert len(fallback) == 1 and not fallback[0].detected and fallback[0].box == (80, 0, 480, 480)
 
 
+def test_predict_scores_the_nearest_class_folder_and_says_which_labelled_images_it_could_not_score(tmp_path):
+    """Face sets nest their class folders (``test/happy/``, ``happy/subject_01/``) and some have classes a
+    7-class model lacks (CK+'s and AffectNet's contempt): those are named, not scored, and not an error."""
+    grey = np.full((200, 200, 3), 128, np.uint8)  # no face: classified as a whole, with fallback_whole
+    for name in ("test/happy/a.png", "happy/subject_01/b.png", "contempt/c.png", "notes/d.png", "e.png"):
+        (tmp_path / "in" / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "in" / name), grey)
+    result = run_script("predict.py", f"input={tmp_path / 'in'}", f"output_dir={tmp_path / 'out'}", "quiet=true")
+    assert "5 images read, 5 faces" in result.stdout
+    assert "on 2 labelled images" in result.stdout
+    assert re.search(r"^happy\s+(\d+\s+)+2\s+\d\.\d\d$", result.stdout, re.M)
+    assert "labelled but not scored: 1 image in a 'contempt' folder (a class the model does not have)" in result.stdout
+    strict = run_script("predict.py", f"input={tmp_path / 'in'}", f"output_dir={tmp_path / 'strict'}", "quiet=true",
+                        "fallback_whole=false")
+    assert "accuracy" not in strict.stdout
+    assert "2 images with no face found (fallback_whole=false)" in strict.stdout
+
+
 def test_predict_on_class_folders_reports_counts_and_survives_a_corrupt_image(tmp_path, detectable_scenes):
     counts: dict[str, int] = {}
     for i, (cls, frame) in enumerate(detectable_scenes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import glob
 import logging
+from collections import Counter
 from pathlib import Path
 
 import cv2
@@ -12,7 +13,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from fer.data.readers import IMAGE_SUFFIXES, decode, image_files, is_image_file
-from fer.errors import DataError, InputFileError
+from fer.errors import InputFileError
 from fer.inference.emoji import load_emoji
 from fer.inference.overlay import draw_faces, legible
 from fer.inference.recognizer import Recognizer, use_threads
@@ -39,13 +40,16 @@ def expand_inputs(spec: str) -> tuple[list[Path], Path | None]:
 
 
 def true_class(path: Path, root: Path | None) -> str | None:
-    """The class named by the image's folder, when the input folder is sorted into class folders."""
-    if root is None or path.parent == root:
+    """The class named by the image's nearest folder below the input folder whose name is an emotion
+    (``happy/x.jpg``, ``test/happy/x.jpg``, ``happy/subject_01/x.jpg``), or None."""
+    if root is None:
         return None
-    try:
-        return canonical_name(path.relative_to(root).parts[0])
-    except ValueError:
-        return None
+    for folder in reversed(path.relative_to(root).parts[:-1]):
+        try:
+            return canonical_name(folder)
+        except ValueError:
+            continue
+    return None
 
 
 def prepare_output(output: Path, overwrite: bool) -> Path:
@@ -70,7 +74,7 @@ def predict(cfg: DictConfig) -> dict:
     recognizer = Recognizer.from_config(cfg)
     emoji = load_emoji(cfg.emoji_dir, recognizer.classes)
     (output / "annotated").mkdir(parents=True, exist_ok=True)
-    unreadable, truths, guesses, faces_found = [], [], [], 0
+    unreadable, truths, guesses, unscored, faces_found = [], [], [], Counter(), 0
     with (output / "predictions.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "face", "x", "y", "w", "h", "detected", "roll", "label", "confidence",
@@ -96,13 +100,21 @@ def predict(cfg: DictConfig) -> dict:
             target.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(target), draw_faces(*legible(frame, faces), emoji))
             truth = true_class(path, root)
-            if truth is not None and faces:
+            if truth is None:
+                continue
+            if truth not in recognizer.classes:
+                unscored[f"in a '{truth}' folder (a class the model does not have)"] += 1
+            elif not faces:
+                unscored["with no face found (fallback_whole=false)"] += 1
+            else:
                 truths.append(truth)
                 guesses.append(max(faces, key=lambda f: f.box[2] * f.box[3]).label)
     summary = {"images": len(files) - len(unreadable), "unreadable": unreadable, "faces": faces_found,
                "output": str(output)}
     if truths:
-        summary["labelled"] = labelled_summary(truths, guesses, recognizer.classes)
+        summary["labelled"] = score_labels(truths, guesses, recognizer.classes)
+    if unscored:
+        summary["unscored"] = dict(unscored)
     return summary
 
 
@@ -114,15 +126,8 @@ def describe_face(path: Path, index: int, face) -> str:
     return f"{path}  face {index}  {face.label} {face.confidence:.0%}  {where}"
 
 
-def labelled_summary(truths: list[str], guesses: list[str], classes: list[str]) -> dict:
-    """Per-class counts, accuracy and confusion matrix when the input folder names the true classes."""
-    unknown = sorted(set(truths) - set(classes))
-    if unknown:
-        raise DataError(f"the input has class folders {unknown} that the model does not know ({classes})")
-    return score_labels(truths, guesses, classes)
-
-
 def format_labelled(metrics: dict) -> str:
+    """Accuracy, macro F1 and the confusion matrix with per-class counts and recall, for the terminal."""
     classes = list(metrics["classes"])
     lines = [f"accuracy {metrics['accuracy']:.4f} on {metrics['images']} labelled images "
              f"(macro F1 {metrics['f1_macro']:.4f})", "",
