@@ -186,6 +186,15 @@ def test_predict_scores_the_nearest_class_folder_and_says_which_labelled_images_
     assert "2 images with no face found (fallback_whole=false)" in strict.stdout
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 3), (3, 2000, 3), (2000, 3, 3), (1, 5000), (40, 7000, 3)])
+def test_slivers_and_single_pixels_are_classified_as_a_whole(shape):
+    """Degenerate images (a 3x2000 banner once shrank to zero rows for the detector) get the fallback."""
+    frame = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    faces = Recognizer(turns=(-20, 20), search_width=1280)(frame, fallback_whole=True)
+    side = min(shape[:2])
+    assert len(faces) == 1 and not faces[0].detected and faces[0].box[2:] == (side, side)
+
+
 def test_predict_on_class_folders_reports_counts_and_survives_a_corrupt_image(tmp_path, detectable_scenes):
     counts: dict[str, int] = {}
     for i, (cls, frame) in enumerate(detectable_scenes):

@@ -68,7 +68,8 @@ def test_eval_of_a_plain_class_folder_scores_it_whole_and_rejects_unknown_classe
     alien = write_image_tree(tmp_path / "alien", {"train": 4, "test": 4}, classes=("contempt", "happy")) / "train"
     result = run_script("eval.py", f"ckpt_path={best}", f"data.source={alien}", f"hydra.run.dir={tmp_path / 'b'}",
                         check=False)
-    assert result.returncode != 0 and "does not know the class(es) ['contempt']" in result.stderr
+    assert result.returncode == 2 and "does not know the class(es) ['contempt']" in result.stderr
+    assert "Traceback" not in result.stderr  # a user's mistake: one line, not a crash
 
 
 RESUMABLE = [*SHORT, "augment=crop_flip_rotate_erase", "resize=progressive", "model=vgg_lite",

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 from fer.data.arrays import SPLITS, FaceArrays
 from fer.data.cache import read_cached
 from fer.data.sampling import BalancedBatchSampler, balanced_weights, shard_batches, stratified_split
+from fer.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,9 @@ class FERDataModule(L.LightningDataModule):
         """Renumber labels into another class order (a model's), matching classes by name."""
         unknown = [c for c in self.classes if c not in classes]
         if unknown:
-            raise ValueError(f"{self.source}: the model does not know the class(es) {unknown}; "
-                             f"it was trained on {list(classes)}")
+            raise DataError(f"{self.source}: the model does not know the class(es) {unknown}; it was trained on "
+                            f"{list(classes)}: leave those class folders out, or run predict.py input=<folder>, which "
+                            "scores the classes the model has and counts the others")
         mapping = torch.tensor([classes.index(c) for c in self.classes])
         self.labels = mapping[self.labels]
         self.arrays.labels = self.labels.numpy()

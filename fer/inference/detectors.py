@@ -18,7 +18,8 @@ def _shrink(frame: np.ndarray, max_width: int | None) -> tuple[np.ndarray, float
     if not max_width or frame.shape[1] <= max_width:
         return frame, 1.0
     scale = max_width / frame.shape[1]
-    return cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+    size = (max_width, max(1, round(frame.shape[0] * scale)))  # a sliver of a photo keeps one row
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
 class HaarDetector:
