@@ -255,13 +255,17 @@ def test_webcam_on_an_image_folder_skips_and_names_an_unreadable_image_and_keeps
     for i, (_, frame) in enumerate(detectable_scenes[:4]):
         cv2.imwrite(str(folder / f"{i:02d}.png"), frame)
     (folder / "02b.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # between frames 2 and 3
+    smaller = cv2.resize(detectable_scenes[0][1], (320, 240), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(folder / "03b.png"), smaller)  # photos of other sizes are fitted into the video's frame
+    cv2.imwrite(str(folder / "03c.png"), cv2.rotate(smaller, cv2.ROTATE_90_CLOCKWISE))
     result = run_script("webcam.py", f"source={folder}", "headless=true", f"output={tmp_path / 'out.mp4'}")
-    assert "4 frames" in result.stdout and "1 unreadable" in result.stderr
+    assert "6 frames" in result.stdout and "1 unreadable" in result.stderr
     assert "02b.jpg: cannot read this image" in result.stdout  # logged where it happened
     capture, decoded = cv2.VideoCapture(str(tmp_path / "out.mp4")), 0
+    assert (capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640, 480)
     while capture.read()[0]:
         decoded += 1
-    assert decoded == 4
+    assert decoded == 6
     only_bad = tmp_path / "bad"
     only_bad.mkdir()
     (only_bad / "x.png").write_bytes(b"garbage")

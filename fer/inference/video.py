@@ -77,12 +77,30 @@ def check_outputs(outputs: list[Path], source: str | Path | None, overwrite: boo
             raise SourceError(f"{path}: exists; choose another output, or pass overwrite=true to replace it")
 
 
+def fit_frame(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``frame`` scaled to fit ``size`` (width, height) whole, centred on black: a video has one frame size."""
+    height, width = frame.shape[:2]
+    if (width, height) == size:
+        return frame
+    scale = min(size[0] / width, size[1] / height)
+    inner = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = cv2.resize(frame, inner, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    canvas = np.zeros((size[1], size[0], 3), np.uint8)
+    top, left = (size[1] - inner[1]) // 2, (size[0] - inner[0]) // 2
+    canvas[top: top + inner[1], left: left + inner[0]] = resized
+    return canvas
+
+
 class HeadlessSink:
-    """Annotated video (mp4v) plus ``<video>.csv``: one row per face per frame. Always finalised by close()."""
+    """Annotated video (mp4v) plus ``<video>.csv``: one row per face per frame. Always finalised by close().
+
+    The video takes the first frame's size (its longer side at most ``max_side``, both sides even, as
+    encoders want); frames of other sizes (a folder of photos) are fitted into it, so none is dropped.
+    The CSV's boxes are in each source frame's own pixels."""
 
     def __init__(self, output: str | Path, fps: float, classes: list[str], source: str | Path | None = None,
-                 overwrite: bool = False) -> None:
-        self.output = Path(output)
+                 overwrite: bool = False, max_side: int = 1920) -> None:
+        self.output, self.max_side = Path(output), max_side
         check_outputs([self.output, self.output.with_suffix(".csv")], source, overwrite)
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self.fps, self.writer = fps, None
@@ -93,9 +111,10 @@ class HeadlessSink:
 
     def write(self, frame: np.ndarray, faces: list[Face]) -> None:
         if self.writer is None:
-            size = (frame.shape[1], frame.shape[0])
-            self.writer = cv2.VideoWriter(str(self.output), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, size)
-        self.writer.write(frame)
+            scale = min(1.0, self.max_side / max(frame.shape[:2]))
+            self.size = tuple(max(2, 2 * round(side * scale / 2)) for side in (frame.shape[1], frame.shape[0]))
+            self.writer = cv2.VideoWriter(str(self.output), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self.size)
+        self.writer.write(fit_frame(frame, self.size))
         for i, face in enumerate(faces):
             self.csv.writerow([self.frames, i, face.track, *face.box, face.label, f"{face.confidence:.4f}",
                                *(f"{p:.4f}" for p in face.probs)])
