@@ -18,6 +18,7 @@ from hydra import compose, initialize_config_dir
 
 from conftest import fer2013_faces, scene
 from fer.config import CONFIG_DIR
+from fer.errors import ConfigError
 
 pytest.importorskip("fastapi", reason="the web page is the optional extra fer[web]")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -187,3 +188,15 @@ def test_the_page_takes_an_uploaded_photo_and_names_a_file_it_cannot_read(happy_
         page.set_input_files("#file", str(broken))
         page.wait_for_function("document.getElementById('error').textContent.includes('broken.jpg')", timeout=30_000)
         browser.close()
+
+
+def test_a_busy_port_or_a_foreign_host_is_named_before_the_model_loads():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"host=127.0.0.1 port={port}: cannot listen there"):
+            serve.check_address("127.0.0.1", port)
+    serve.check_address("127.0.0.1", port)  # free again
+    with pytest.raises(ConfigError, match="host=999.1.1.1: not a name or address"):
+        serve.check_address("999.1.1.1", 8000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import socket
 import threading
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from omegaconf import DictConfig
 from PIL import Image, UnidentifiedImageError
 
 from fer.data.readers import decode
+from fer.errors import ConfigError
 from fer.inference.emoji import BUNDLED_EMOJI_DIR
 from fer.inference.live import LiveStream
 from fer.inference.overlay import COLOURS
@@ -154,9 +156,26 @@ def create_app(cfg: DictConfig) -> FastAPI:
     return app
 
 
+def check_address(host: str, port: int) -> None:
+    """A host that is not this machine's or a port another program holds is the user's one-line error,
+    found before the model loads (uvicorn would log it and exit without naming the option)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as err:
+        raise ConfigError(f"host={host}: not a name or address this machine can resolve ({err.strerror})") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a listener still blocks
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise ConfigError(f"host={host} port={port}: cannot listen there ({err.strerror}); another server may "
+                              "hold the port (choose another port=), or the address is not this machine's") from None
+
+
 def serve(cfg: DictConfig) -> None:
     import uvicorn
 
+    check_address(cfg.host, cfg.port)
     app = create_app(cfg)
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("serving on %s: anyone who can reach this address and port can use the page and send it "
