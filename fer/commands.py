@@ -36,8 +36,7 @@ def evaluate(cfg) -> None:
 @app("predict")
 def predict(cfg) -> None:
     """Emotions in photos: fer-predict input=<image|folder|glob> [output_dir=<dir>] [model_file=accurate|fast|<file>]"""
-    from fer.apps.predict import format_labelled
-    from fer.apps.predict import predict as run
+    from fer.apps.predict import format_labelled, predict as run
 
     summary = run(cfg)
     print(f"{summary['images']} images read, {summary['faces']} faces; "
