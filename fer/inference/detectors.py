@@ -22,7 +22,20 @@ def _shrink(frame: np.ndarray, max_width: int | None) -> tuple[np.ndarray, float
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
-class HaarDetector:
+class CopySearcher:
+    """A detector that searches a copy of the frame at most ``max_width`` wide; ``search`` takes another width
+    (the Recognizer's closer look at large photos)."""
+
+    max_width: int | None
+
+    def __call__(self, frame: np.ndarray) -> list[Box]:
+        return self.search(frame, self.max_width)
+
+    def search(self, frame: np.ndarray, max_width: int | None) -> list[Box]:
+        raise NotImplementedError
+
+
+class HaarDetector(CopySearcher):
     """OpenCV's frontal-face Haar cascade (shipped with opencv-python < 5)."""
 
     def __init__(self, min_size: int = 40, scale_factor: float = 1.1, min_neighbors: int = 5,
@@ -34,9 +47,6 @@ class HaarDetector:
                                     "install opencv-python<5)")
         self.min_size, self.scale_factor, self.min_neighbors, self.max_width = \
             min_size, scale_factor, min_neighbors, max_width
-
-    def __call__(self, frame: np.ndarray) -> list[Box]:
-        return self.search(frame, self.max_width)
 
     def search(self, frame: np.ndarray, max_width: int | None) -> list[Box]:
         """Faces found on a copy at most ``max_width`` wide (None: the frame itself)."""
@@ -94,7 +104,7 @@ class TrackingDetector:
         return list(self.boxes)
 
 
-class YuNetDetector:
+class YuNetDetector(CopySearcher):
     """OpenCV's YuNet CNN detector (``cv2.FaceDetectorYN``) from the user's ONNX file (nothing is downloaded)."""
 
     def __init__(self, model: str, score_threshold: float = 0.7, min_size: int = 40,
@@ -104,9 +114,6 @@ class YuNetDetector:
                                     "from the OpenCV model zoo)")
         self.net = cv2.FaceDetectorYN.create(str(model), "", (320, 320), score_threshold)
         self.min_size, self.max_width = min_size, max_width
-
-    def __call__(self, frame: np.ndarray) -> list[Box]:
-        return self.search(frame, self.max_width)
 
     def search(self, frame: np.ndarray, max_width: int | None) -> list[Box]:
         """Faces found on a copy at most ``max_width`` wide (None: the frame itself)."""
