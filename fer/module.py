@@ -45,7 +45,8 @@ class FERModule(L.LightningModule):
         channels_last: train in the channels-last memory format (faster convolutions on CPUs with oneDNN).
         class_weights: per-class loss weights (``balance=loss_weights``), or None.
         distill: ``teachers`` (model files or bundled names), ``temperature``, ``weight`` of the soft-target
-            loss (``distill=`` config group, fer.distill); None trains on the labels alone.
+            loss, ``cached`` (teachers answer once per training face, over the TTA ``views``, instead of on
+            every batch) (``distill=`` config group, fer.distill); None trains on the labels alone.
 
     Training labels may be class indices or class probabilities (mixup / cutmix). ``tta`` (set by
     eval, not saved) averages validation and test predictions over flipped or ten-crop views.
@@ -113,13 +114,15 @@ class FERModule(L.LightningModule):
                                       self.hparams.preprocessing)
         return self._teachers
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        images, labels = batch
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        """``batch``: images, labels and, with cached distillation, the teachers' soft targets."""
+        images, labels, *cached = batch
         logits = self(images)
         loss = self.loss(logits, labels)
         if self.hparams.distill:
             weight = self.hparams.distill["weight"]
-            loss = (1 - weight) * loss + weight * self.teachers.loss(images, logits)
+            targets = cached[0] if cached else self.teachers.probabilities(images)
+            loss = (1 - weight) * loss + weight * self.teachers.loss(targets, logits)
         loss = loss + self.net.regularization_loss()
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -163,8 +166,8 @@ class FERModule(L.LightningModule):
 
     # ------------------------------------------------------------------ set-up
     def on_fit_start(self) -> None:
-        """Data-dependent initialisation (the mlp's PCA), once, from the training images; a net whose head
-        is sized for one input size refuses progressively resized training faces before any step."""
+        """Data-dependent set-up, once, from the training images: the mlp's PCA, cached distillation's soft
+        targets. A net whose head is sized for one input size refuses progressively resized faces first."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if getattr(datamodule, "resize", None) is not None and self.net.fixed_input_size:
             raise ConfigError(f"resize=progressive: model {self.model_spec['name']} has a head sized for "
@@ -173,6 +176,10 @@ class FERModule(L.LightningModule):
         if hasattr(self.net, "fit_to_data") and datamodule is not None:
             images = datamodule.split_tensors("train").images.to(self.device).float().div_(255)
             self.net.fit_to_data(self.normalize(images))
+        if self.hparams.distill and self.hparams.distill.get("cached") and datamodule is not None:
+            faces = datamodule.split_tensors("train").images.to(self.device)
+            datamodule.soft_targets = self.teachers.probabilities_of_faces(faces, self.hparams.distill["views"],
+                                                                           datamodule.cache_dir)
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer)(self.parameters())

@@ -185,6 +185,11 @@ def test_mix_presets_blend_train_batches_into_soft_labels(tiny_folder, mix):
     # every soft label mixes the image's own class with one other image's, and nothing else
     assert torch.all((labels > 0).sum(1) <= 2) and torch.all(labels[hard.bool()] > 0)
     assert torch.equal(transfer(dm, batch, training=False)[1], batch[1])
+    # per-face soft targets (distillation's cached teacher answers) travel with their faces and are mixed
+    # with the same weights and partners: one that names the next class mixes into the next class's label
+    dm.soft_targets = torch.nn.functional.one_hot((dm.split_tensors("train").labels + 1) % 7, 7).float()
+    images, labels, soft = transfer(dm, next(iter(dm.train_dataloader())), training=True)
+    assert not torch.equal(labels, labels.round()) and torch.allclose(soft, labels.roll(1, dims=1))
 
 
 @pytest.mark.parametrize("strategy, per_class", [("none", None), ("weighted_sampler", None), ("oversample", 40)])

@@ -23,16 +23,21 @@ log = logging.getLogger(__name__)
 
 
 class IndexedTensors(torch.utils.data.Dataset):
-    """Tensors indexed a whole batch at a time: one gather per batch, no per-image Python."""
+    """Tensors indexed a whole batch at a time: one gather per batch, no per-image Python.
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        self.images, self.labels = images, labels
+    ``soft_targets`` (per-face class probabilities, e.g. distillation's cached teacher answers) come
+    with the batch as a third tensor when given.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, soft_targets: torch.Tensor | None = None) -> None:
+        self.images, self.labels, self.soft_targets = images, labels, soft_targets
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[index], self.labels[index]
+    def __getitem__(self, index) -> tuple[torch.Tensor, ...]:
+        batch = self.images[index], self.labels[index]
+        return batch if self.soft_targets is None else (*batch, self.soft_targets[index])
 
 
 class FERDataModule(L.LightningDataModule):
@@ -43,7 +48,9 @@ class FERDataModule(L.LightningDataModule):
     Batches leave the loader as uint8 and become float [0, 1] after transfer to the device, where
     training batches are augmented; normalisation belongs to the model (see fer.module).
     ``mix`` (torchvision's MixUp / CutMix) then blends whole training batches, turning their
-    labels into class probabilities. ``subset`` keeps a seeded, stratified fraction of every split.
+    labels into class probabilities. ``soft_targets`` ([train faces, classes] probabilities, set before
+    fitting: distillation's cached teacher answers, fer.distill) travel with each training face and are
+    mixed with the same weights as its label. ``subset`` keeps a seeded, stratified fraction of every split.
     ``test_transform`` changes every validation and test batch alike (eval.py's ``shift=``): faces
     rotated, scaled or blurred unlike FER-2013's, to see how a model holds up on photos prepared otherwise.
     ``resize`` (``ProgressiveResize``) shrinks the training batches of early epochs.
@@ -72,6 +79,7 @@ class FERDataModule(L.LightningDataModule):
         self.split_index: dict[str, np.ndarray] = {}
         self.sample_seed = seed
         self.subset = subset
+        self.soft_targets: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ reading and splitting
     def prepare_data(self) -> None:
@@ -163,6 +171,10 @@ class FERDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         data = self.split_tensors("train")
+        if self.soft_targets is not None:
+            if len(self.soft_targets) != len(data):
+                raise ValueError(f"soft_targets has {len(self.soft_targets)} rows for {len(data)} training faces")
+            data.soft_targets = self.soft_targets
         replicas, rank = self._replicas()
         sampler = BalancedBatchSampler(data.labels.numpy(), self.batch_size, **self.balance,
                                        seed=self.sample_seed, num_replicas=replicas, rank=rank)
@@ -196,7 +208,7 @@ class FERDataModule(L.LightningDataModule):
         continues exactly as the uninterrupted run would have (Lightning restores weights,
         optimiser and loop counters, not random generator states).
         """
-        images, labels = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        images, labels, *soft = batch if isinstance(batch, (tuple, list)) else (batch, None)
         if images.dtype == torch.uint8:
             images = images.float().div_(255)
         if self.trainer is not None and self.trainer.training and labels is not None:
@@ -204,10 +216,11 @@ class FERDataModule(L.LightningDataModule):
             seed_everything(step % 2**32, verbose=False)
             if self.augment is not None:
                 images = self.augment(images)
-            if self.mix is not None:
-                images, labels = self.mix(images, F.one_hot(labels, len(self.classes)).float())
+            if self.mix is not None:  # label and soft targets side by side, so both get the batch's weights
+                images, mixed = self.mix(images, torch.cat([F.one_hot(labels, len(self.classes)).float(), *soft], 1))
+                labels, *soft = mixed.split(len(self.classes), dim=1)
             if self.resize is not None:
                 images = self.resize(images, self.trainer.current_epoch, self.trainer.max_epochs)
         elif self.test_transform is not None:
             images = self.test_transform(images)
-        return images if labels is None else (images, labels)
+        return images if labels is None else (images, labels, *soft)
