@@ -55,8 +55,8 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
     ("module.label_smoothing", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
     ("module.std", "a number > 0", _NUM, lambda v: v > 0),
     ("model.dropout", "a number in [0, 1)", _NUM, lambda v: 0 <= v < 1),
-    ("distill.weight", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
-    ("distill.temperature", "a number > 0", _NUM, lambda v: v > 0),
+    ("module.distill.weight", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
+    ("module.distill.temperature", "a number > 0", _NUM, lambda v: v > 0),
     ("seed", "an integer >= 0", _INT, lambda v: v >= 0),
     ("threads", "an integer >= 1 (null: all cores)", _INT, lambda v: v >= 1),
     ("margin", "a number in [0, 1]", _NUM, lambda v: 0 <= v <= 1),
@@ -73,6 +73,8 @@ RULES: list[tuple[str, str, tuple[type, ...], Callable[[Any], bool]]] = [
 CHOICES: dict[str, tuple[Any, ...]] = {  # each the tuple its consumer checks against, not a copy
     "split": SPLITS,
     "tta": (None, *TTA_MODES),
+    "module.distill.views": TTA_MODES,
+    "module.distill.cached": (True, False),
     "precision": PRECISIONS,
     "backend": BACKENDS,
     "prepare_data:format": FORMATS,  # <config>: scopes a key that means different things in two scripts
