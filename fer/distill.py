@@ -63,6 +63,7 @@ class Teachers:
                                    align_corners=False)
         total, seen = 0.0, views(images, tta)
         for module, bf16 in zip(self.modules, self.bf16, strict=True):
+            module.to(images.device)  # loaded on the CPU; a no-op once there
             with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
                 for view in seen:
                     total = total + (module(view).float() / self.temperature).softmax(1)

@@ -165,9 +165,18 @@ class FERModule(L.LightningModule):
         self._log_epoch_metrics("test")
 
     # ------------------------------------------------------------------ set-up
+    def setup(self, stage: str) -> None:
+        """Cached distillation's soft targets go to the DataModule before anything builds the training loader
+        (the one-cycle schedule's length already does, in ``configure_optimizers``)."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if stage == "fit" and self.hparams.distill and self.hparams.distill.get("cached") and datamodule is not None:
+            faces = datamodule.split_tensors("train").images.to(self.device)
+            datamodule.soft_targets = self.teachers.probabilities_of_faces(faces, self.hparams.distill["views"],
+                                                                           datamodule.cache_dir)
+
     def on_fit_start(self) -> None:
-        """Data-dependent set-up, once, from the training images: the mlp's PCA, cached distillation's soft
-        targets. A net whose head is sized for one input size refuses progressively resized faces first."""
+        """Data-dependent initialisation (the mlp's PCA), once, from the training images; a net whose head
+        is sized for one input size refuses progressively resized training faces before any step."""
         datamodule = getattr(self.trainer, "datamodule", None)
         if getattr(datamodule, "resize", None) is not None and self.net.fixed_input_size:
             raise ConfigError(f"resize=progressive: model {self.model_spec['name']} has a head sized for "
@@ -176,10 +185,6 @@ class FERModule(L.LightningModule):
         if hasattr(self.net, "fit_to_data") and datamodule is not None:
             images = datamodule.split_tensors("train").images.to(self.device).float().div_(255)
             self.net.fit_to_data(self.normalize(images))
-        if self.hparams.distill and self.hparams.distill.get("cached") and datamodule is not None:
-            faces = datamodule.split_tensors("train").images.to(self.device)
-            datamodule.soft_targets = self.teachers.probabilities_of_faces(faces, self.hparams.distill["views"],
-                                                                           datamodule.cache_dir)
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer)(self.parameters())

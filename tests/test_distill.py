@@ -67,18 +67,28 @@ def test_teachers_that_cannot_teach_this_run_are_named():
         Teachers([], 4.0, FER_48)
 
 
-def test_a_distilled_student_learns_its_teachers_predictions_and_keeps_only_its_own_weights(tmp_path, tiny_sources):
+def test_a_distilled_student_learns_its_teachers_predictions_and_keeps_only_its_own_weights(tmp_path, tiny_sources,
+                                                                                            monkeypatch):
     """On synthetic faces the teacher's answers are unrelated to the labels: a student trained on the teacher
     alone (weight 1), live or from cached answers, must agree with it far more often than one trained on the
-    labels alone (weight 0)."""
+    labels alone (weight 0). Cached, the teacher answers once, over the views, and never on a batch."""
     runs = {"labels": ["module.distill.weight=0.0"], "live": ["module.distill.weight=1.0"],
-            "cached": ["module.distill.weight=1.0", "module.distill.cached=true", "mix=mixup"]}
-    students, data = {}, None
+            "cached": ["module.distill.weight=1.0", "module.distill.cached=true", "mix=mixup", "scheduler=onecycle"]}
+    asked, ask = [], Teachers.probabilities
+
+    def recorded(self, images, tta="none"):
+        asked.append(tta)
+        return ask(self, images, tta)
+
+    monkeypatch.setattr(Teachers, "probabilities", recorded)
+    students, data, views_asked = {}, None, {}
     for name, overrides in runs.items():
+        asked.clear()
         cfg = compose_train(tmp_path / name, *SHORT, "model=vgg_lite", "trainer.max_epochs=4", "distill=bundled",
                             "module.distill.teachers=[fast]", "module.distill.temperature=1.0", *overrides,
                             f"data.source={tiny_sources['folder']}")
         train(cfg)
+        views_asked[name] = set(asked)
         students[name] = load_model(tmp_path / name / "model.pt")
         checkpoint = torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)
         assert all(key.startswith("net.") for key in checkpoint["state_dict"])  # no teacher inside
@@ -90,3 +100,4 @@ def test_a_distilled_student_learns_its_teachers_predictions_and_keeps_only_its_
         agreement = {name: (student(faces).argmax(1) == teacher).float().mean().item()
                      for name, student in students.items()}
     assert min(agreement["live"], agreement["cached"]) > agreement["labels"] + 0.2, agreement
+    assert views_asked == {"labels": {"none"}, "live": {"none"}, "cached": {"flip"}}, views_asked
