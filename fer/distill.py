@@ -54,6 +54,12 @@ class Teachers:
                                        ("image_size", "channels", "classes"))
         self.bf16 = [deploy(module, precision) for module in self.modules]
 
+    def to(self, device: torch.device | str) -> Teachers:
+        """Teachers load on the CPU; the student's device is theirs too (once, not on every batch)."""
+        for module in self.modules:
+            module.to(device)
+        return self
+
     @torch.inference_mode()
     def probabilities(self, images: Tensor, tta: str = "none") -> Tensor:
         """Mean of the teachers' softened probabilities over the ``tta`` views of float [0, 1] images, shown at
@@ -63,7 +69,6 @@ class Teachers:
                                    align_corners=False)
         total, seen = 0.0, views(images, tta)
         for module, bf16 in zip(self.modules, self.bf16, strict=True):
-            module.to(images.device)  # loaded on the CPU; a no-op once there
             with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=bf16):
                 for view in seen:
                     total = total + (module(view).float() / self.temperature).softmax(1)

@@ -111,7 +111,7 @@ class FERModule(L.LightningModule):
     def teachers(self) -> Teachers:
         if self._teachers is None:
             self._teachers = Teachers(self.hparams.distill["teachers"], self.hparams.distill["temperature"],
-                                      self.hparams.preprocessing)
+                                      self.hparams.preprocessing).to(self.device)
         return self._teachers
 
     def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
