@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from tqdm.auto import tqdm
 
 from fer.data.cache import default_cache_dir, source_checksum
 from fer.errors import ConfigError
+from fer.files import written_whole
 from fer.tta import views
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,8 @@ class Teachers:
         log.info("distill: %s answer for %d training faces once (views: %s)", ", ".join(self.names), len(faces), tta)
         batches = tqdm(faces.split(batch_size), desc="teachers' soft targets", unit="batch", leave=False, disable=None)
         answers = torch.cat([self.probabilities(batch.float().div_(255), tta).cpu() for batch in batches])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(partial, answers.numpy())
-        partial.replace(path)  # atomic: a killed run never leaves half an answer behind
+        with written_whole(path) as staged:
+            np.save(staged, answers.numpy())
         return answers
 
     def loss(self, targets: Tensor, student_logits: Tensor) -> Tensor:

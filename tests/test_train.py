@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -308,6 +309,23 @@ def test_export_then_load_predicts_like_the_checkpoint(tmp_path, trained_tiny, t
         exported = load_model(path)(x).softmax(1)
     assert (exported - expected).abs().max() < 5e-3  # fp16 weights: probabilities agree to a few 1e-3
     assert torch.equal(exported.argmax(1), expected.argmax(1))
+
+
+def test_a_failed_export_over_a_model_file_keeps_the_old_file_whole(tmp_path, trained_tiny, monkeypatch):
+    from fer.inference.model import export_model
+
+    target = tmp_path / "model.pt"
+    export_model(trained_tiny / "model.pt", target)
+    before = target.read_bytes()
+
+    def save_half_then_fail(blob, file):  # a disk that fills up, a killed process: part of a file, then an error
+        Path(file).write_bytes(before[: len(before) // 2])
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(torch, "save", save_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        export_model(trained_tiny / "model.pt", target, overwrite=True)
+    assert target.read_bytes() == before and list(tmp_path.iterdir()) == [target]  # no half file, no leftovers
 
 
 def test_init_starts_training_from_an_exported_model_and_refuses_another_network(tmp_path, trained_tiny, tiny_sources):

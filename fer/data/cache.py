@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.data.arrays import FaceArrays
+from fer.files import written_whole
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -49,12 +50,10 @@ def cache_path(source: str | Path, reader: Callable, options: dict, cache_dir: s
 
 
 def save(arrays: FaceArrays, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
-    np.savez(partial, images=arrays.images, labels=arrays.labels, splits=arrays.splits, files=arrays.files,
-             classes=np.array(arrays.classes), source_classes=np.array(arrays.source_classes),
-             structured=np.array(arrays.structured))
-    partial.replace(path)  # atomic: a killed build never leaves a half-written cache behind
+    with written_whole(path) as staged:
+        np.savez(staged, images=arrays.images, labels=arrays.labels, splits=arrays.splits, files=arrays.files,
+                 classes=np.array(arrays.classes), source_classes=np.array(arrays.source_classes),
+                 structured=np.array(arrays.structured))
 
 
 def load(path: Path) -> FaceArrays:

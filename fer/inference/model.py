@@ -16,6 +16,7 @@ from torch import nn
 
 from fer.config import best_precision
 from fer.errors import ConfigError, InputFileError
+from fer.files import written_whole
 from fer.module import FERModule
 
 EXPORT_FORMAT = "fer-model/1"
@@ -37,9 +38,9 @@ def export_checkpoint(checkpoint: str | Path, output: str | Path, metadata: dict
 
 def write_model_file(module: FERModule, output: Path, metadata: dict) -> Path:
     state = {k: v.half() if v.is_floating_point() else v for k, v in module.net.state_dict().items()}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": EXPORT_FORMAT, "model": module.model_spec, "preprocessing": module.preprocessing,
-                "state_dict": state, "metadata": metadata}, output)
+    with written_whole(output) as staged:  # replacing a model file never loses it to a failed write
+        torch.save({"format": EXPORT_FORMAT, "model": module.model_spec, "preprocessing": module.preprocessing,
+                    "state_dict": state, "metadata": metadata}, staged)
     return output
 
 

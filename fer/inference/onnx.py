@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from torch import Tensor
 
 from fer.data.cache import default_cache_dir, source_checksum
 from fer.errors import InputFileError, UserError
+from fer.files import written_whole
 from fer.inference.model import export_model, fold_batchnorm, model_path
 
 log = logging.getLogger(__name__)
@@ -42,10 +41,8 @@ def write_onnx(module: torch.nn.Module, output: Path, metadata: dict) -> Path:
     fold_batchnorm(module.net)
     pre = module.preprocessing
     example = torch.rand(2, pre["channels"], pre["image_size"], pre["image_size"])
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output.parent) as tmp, warnings.catch_warnings():
+    with written_whole(output) as staged, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        staged = Path(tmp) / output.name
         torch.onnx.export(module.float().eval(), (example,), staged, dynamo=True, external_data=False,
                           verbose=False, input_names=[INPUT], output_names=[OUTPUT],
                           dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
@@ -53,7 +50,6 @@ def write_onnx(module: torch.nn.Module, output: Path, metadata: dict) -> Path:
         onnx.helper.set_model_props(graph, {"fer.format": ONNX_FORMAT, "fer.preprocessing": json.dumps(pre),
                                             "fer.metadata": json.dumps(metadata, default=str)})
         onnx.save(graph, staged)
-        os.replace(staged, output)
     return output
 
 

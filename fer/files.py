@@ -1,0 +1,22 @@
+"""Files written whole or not at all: a killed or failed write never leaves half a file, and never costs the
+file that was there before (a data cache, the teachers' answers, an exported model being replaced)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def written_whole(path: str | Path) -> Iterator[Path]:
+    """Yields a staging path with ``path``'s name (so writers that add a suffix add none) in a temporary folder
+    beside it; when the block ends without an error, the staged file replaces ``path`` in one atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as folder:
+        staged = Path(folder) / path.name
+        yield staged
+        os.replace(staged, path)
