@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -87,10 +88,13 @@ class Teachers:
             log.info("distill: the teachers' answers for %d training faces from %s", len(faces), path)
             return torch.from_numpy(np.load(path))
         log.info("distill: %s answer for %d training faces once (views: %s)", ", ".join(self.names), len(faces), tta)
+        started = time.perf_counter()
         batches = tqdm(faces.split(batch_size), desc="teachers' soft targets", unit="batch", leave=False, disable=None)
         answers = torch.cat([self.probabilities(batch.float().div_(255), tta).cpu() for batch in batches])
         with written_whole(path) as staged:
             np.save(staged, answers.numpy())
+        log.info("distill: answered in %.1f min; kept in %s for runs with the same teachers, views and faces",
+                 (time.perf_counter() - started) / 60, path)
         return answers
 
     def loss(self, targets: Tensor, student_logits: Tensor) -> Tensor:
