@@ -261,3 +261,22 @@ def test_csv_cannot_hold_contempt(tmp_path):
     write_image_tree(tmp_path / "src", {"train": 4, "test": 4}, classes=("contempt", "happy"))
     with pytest.raises(DataError, match="no integer for \\['contempt'\\]; use format=npz"):
         convert(tmp_path / "src", tmp_path / "out.csv", "csv")
+
+
+def test_a_conversion_that_fails_midway_keeps_the_file_it_was_to_replace(tmp_path, monkeypatch):
+    write_image_tree(tmp_path / "src", {"train": 4, "test": 4})
+    for name, fmt in (("faces.csv", "csv"), ("faces", "npz")):  # an npz output named without .npz: that very name
+        output = tmp_path / name
+        convert(tmp_path / "src", output, fmt)
+        before = output.read_bytes()
+
+        def fail(*args, **kwargs):  # a full disk or a killed process, halfway through
+            raise OSError("No space left on device")
+
+        with monkeypatch.context() as patched:
+            patched.setattr("csv.writer", fail)
+            patched.setattr(np, "savez_compressed", fail)
+            with pytest.raises(OSError, match="No space left"):
+                convert(tmp_path / "src", output, fmt, overwrite=True)
+        assert output.read_bytes() == before, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faces", "faces.csv", "src"]  # no half files, no leftovers
