@@ -91,8 +91,8 @@ class Teachers:
         started = time.perf_counter()
         batches = tqdm(faces.split(batch_size), desc="teachers' soft targets", unit="batch", leave=False, disable=None)
         answers = torch.cat([self.probabilities(batch.float().div_(255), tta).cpu() for batch in batches])
-        with written_whole(path) as staged:
-            np.save(staged, answers.numpy())
+        with written_whole(path) as staged, staged.open("wb") as handle:  # a handle: numpy adds no ".npy"
+            np.save(handle, answers.numpy())
         log.info("distill: answered in %.1f min; kept in %s for runs with the same teachers, views and faces",
                  (time.perf_counter() - started) / 60, path)
         return answers

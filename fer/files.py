@@ -12,8 +12,9 @@ from pathlib import Path
 
 @contextmanager
 def written_whole(path: str | Path) -> Iterator[Path]:
-    """Yields a staging path with ``path``'s name (so writers that add a suffix add none) in a temporary folder
-    beside it; when the block ends without an error, the staged file replaces ``path`` in one atomic rename."""
+    """Yields a staging path with ``path``'s name in a temporary folder beside it; when the block ends without an
+    error, the staged file replaces ``path`` in one atomic rename, so a failed write never clobbers the old file.
+    (numpy writers get ``staged.open("wb")``: given a name, they would add their suffix to it.)"""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as folder:

@@ -50,8 +50,8 @@ def cache_path(source: str | Path, reader: Callable, options: dict, cache_dir: s
 
 
 def save(arrays: FaceArrays, path: Path) -> None:
-    with written_whole(path) as staged:
-        np.savez(staged, images=arrays.images, labels=arrays.labels, splits=arrays.splits, files=arrays.files,
+    with written_whole(path) as staged, staged.open("wb") as handle:  # a handle: numpy adds no ".npz" to the name
+        np.savez(handle, images=arrays.images, labels=arrays.labels, splits=arrays.splits, files=arrays.files,
                  classes=np.array(arrays.classes), source_classes=np.array(arrays.source_classes),
                  structured=np.array(arrays.structured))
 
