@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from fer.data.cache import default_cache_dir, source_checksum
 from fer.errors import ConfigError
-from fer.files import written_whole
+from fer.files import opened_whole
 from fer.tta import views
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Teachers:
         started = time.perf_counter()
         batches = tqdm(faces.split(batch_size), desc="teachers' soft targets", unit="batch", leave=False, disable=None)
         answers = torch.cat([self.probabilities(batch.float().div_(255), tta).cpu() for batch in batches])
-        with written_whole(path) as staged, staged.open("wb") as handle:  # a handle: numpy adds no ".npy"
+        with opened_whole(path) as handle:
             np.save(handle, answers.numpy())
         log.info("distill: answered in %.1f min; kept in %s for runs with the same teachers, views and faces",
                  (time.perf_counter() - started) / 60, path)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fer.data.arrays import FaceArrays
-from fer.files import written_whole
+from fer.files import opened_whole
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -50,7 +50,7 @@ def cache_path(source: str | Path, reader: Callable, options: dict, cache_dir: s
 
 
 def save(arrays: FaceArrays, path: Path) -> None:
-    with written_whole(path) as staged, staged.open("wb") as handle:  # a handle: numpy adds no ".npz" to the name
+    with opened_whole(path) as handle:
         np.savez(handle, images=arrays.images, labels=arrays.labels, splits=arrays.splits, files=arrays.files,
                  classes=np.array(arrays.classes), source_classes=np.array(arrays.source_classes),
                  structured=np.array(arrays.structured))

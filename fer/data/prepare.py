@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from fer.data.arrays import FER2013_USAGE, FaceArrays
 from fer.data.readers import read_any, safe_members
 from fer.errors import DataError
-from fer.files import written_whole
+from fer.files import opened_whole
 from fer.labels import FER2013_CSV_ORDER
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def write_csv(arrays: FaceArrays, output: Path) -> None:
     if unknown:
         raise DataError(f"{output}: fer2013.csv has no integer for {sorted(unknown)}; use format=npz")
     code = np.array([FER2013_CSV_ORDER.index(name) for name in arrays.classes])
-    with written_whole(output) as staged, staged.open("w", newline="") as handle:
+    with opened_whole(output, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["emotion", "pixels", "Usage"])
         for image, label, split in zip(arrays.images, arrays.labels, arrays.splits, strict=True):
@@ -89,7 +89,7 @@ def write_csv(arrays: FaceArrays, output: Path) -> None:
 def write_npz(arrays: FaceArrays, output: Path) -> None:
     """uint8 [N, H, W] (or [N, H, W, 3]) with labels, canonical class names and split tags."""
     images = arrays.images[:, 0] if arrays.images.shape[1] == 1 else arrays.images.transpose(0, 2, 3, 1)
-    with written_whole(output) as staged, staged.open("wb") as handle:  # a handle: numpy adds no ".npz" to the name
+    with opened_whole(output) as handle:
         np.savez_compressed(handle, images=images, labels=arrays.labels, classes=np.array(arrays.classes),
                             splits=arrays.splits)
 
