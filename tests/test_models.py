@@ -159,3 +159,18 @@ def test_a_flatten_head_feeds_a_hidden_layer_and_takes_its_own_size_only():
         flat(torch.rand(2, 1, 32, 32))
     with pytest.raises(ValueError, match="head='avg'"):
         create_model("vgg_small", head="avg")
+
+
+def test_an_unshuffle_stem_runs_the_first_stage_at_half_resolution_on_every_pixel():
+    """Space-to-depth instead of the first stage's pool: the same 3x3 map before pooling, nothing discarded."""
+    plain, folded = create_model("vgg_small"), create_model("vgg_small", stem="unshuffle")
+    x = torch.rand(2, 1, 48, 48)
+    convs = [m for m in folded.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs[0].in_channels == 4 and len(convs) == sum(isinstance(m, torch.nn.Conv2d) for m in plain.modules())
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in folded.modules()) == 3  # one pool fewer: the stem halved
+    assert folded.features[:-2](x).shape == plain.features[:-2](x).shape == (2, 256, 3, 3)
+    assert torch.equal(torch.nn.functional.pixel_shuffle(folded.features[0](x), 2), x)
+    with pytest.raises(ValueError, match="image_size=45 must be even"):
+        create_model("vgg_small", stem="unshuffle", image_size=45)
+    with pytest.raises(ValueError, match="stem='strided'"):
+        create_model("vgg_small", stem="strided")
