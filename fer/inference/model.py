@@ -90,9 +90,11 @@ def read_model_file(path: str | Path) -> dict:
             raise InputFileError(f"{path}: refused for safety: a pickle holding more than tensors and plain data, "
                                  f"which could run code; only weights-only files are loaded ({detail})") from None
         raise InputFileError(f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt)") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise InputFileError(f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt; "
-                             f"torch.load says: {str(err).splitlines()[0][:120]})") from None
+    except Exception as err:  # other bytes fail inside the unpickler in many ways (a text file: a KeyError)
+        told = isinstance(err, (RuntimeError, EOFError, OSError, ValueError)) and str(err)  # torch's own words
+        said = f"; torch.load says: {str(err).splitlines()[0][:120]}" if told else ""
+        raise InputFileError(
+            f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt{said})") from None
     is_export = isinstance(blob, dict) and blob.get("format") == EXPORT_FORMAT
     is_checkpoint = isinstance(blob, dict) and "state_dict" in blob and "hyper_parameters" in blob
     if not (is_export or is_checkpoint):
