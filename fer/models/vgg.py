@@ -22,8 +22,9 @@ class VGG(FaceClassifier):
     ``stem='unshuffle'`` folds each 2x2 block of pixels into channels (space-to-depth: lossless, unlike a
     strided conv) so the first stage runs at half resolution without its pool. Full-resolution activations
     are where a CPU spends its time without doing arithmetic (BatchNorm, max-pool and their backward on
-    [B, 64, 48, 48]): two threads of an EPYC Zen 4 train ``vgg`` 1.32x and ``vgg_small`` 1.30x faster with
-    it (bf16, channels-last, batch 128; docs/BENCHMARKS.md).
+    [B, 64, 48, 48]): in train.py's loop on two threads of an EPYC Zen 4 (bf16, channels-last, batch 128)
+    ``vgg`` trains 1.13x, ``vgg_small`` 1.21x and ``vgg_lite`` 1.10x faster with it. Not adopted by a
+    recipe: ``vgg_small`` scored 0.4 points lower with it at 40 epochs (docs/RESULTS.md, levers).
 
     ``head='flatten'`` keeps where on the face each feature is: the last feature map (3x3 for 48x48 faces)
     is flattened into a hidden layer of ``head_width`` units (with BatchNorm), as the VGG of Khaireddin &
