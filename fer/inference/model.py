@@ -84,13 +84,11 @@ def read_model_file(path: str | Path) -> dict:
         with warnings.catch_warnings():  # torch's notes on pickle protocols: the error below says what matters
             warnings.simplefilter("ignore")
             blob = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if _is_pickle(path):
+    except Exception as err:  # bytes that are not a model fail inside the unpickler in many ways (text: KeyError)
+        if isinstance(err, pickle.UnpicklingError) and _is_pickle(path):
             detail = next((line.strip() for line in str(err).splitlines() if "Unsupported" in line), "")
             raise InputFileError(f"{path}: refused for safety: a pickle holding more than tensors and plain data, "
                                  f"which could run code; only weights-only files are loaded ({detail})") from None
-        raise InputFileError(f"{path}: not a model file (expected an exported .pt or a Lightning .ckpt)") from None
-    except Exception as err:  # other bytes fail inside the unpickler in many ways (a text file: a KeyError)
         told = isinstance(err, (RuntimeError, EOFError, OSError, ValueError)) and str(err)  # torch's own words
         said = f"; torch.load says: {str(err).splitlines()[0][:120]}" if told else ""
         raise InputFileError(
