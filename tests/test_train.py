@@ -349,8 +349,9 @@ def test_init_fine_tunes_a_pooled_network_at_a_new_image_size_but_not_a_flattene
     from fer.errors import ConfigError
     from fer.inference.model import initialize_from, write_model_file
 
-    def network(head: str, image_size: int) -> FERModule:
-        return FERModule(model={"name": "vgg_small", "dropout": 0.3, "head": head, "head_width": 64},
+    def network(head: str, image_size: int, **spec) -> FERModule:
+        spec = {"name": "vgg_small", "dropout": 0.3, "head": head, "head_width": 64, **spec}
+        return FERModule(model=spec,
                          preprocessing={"image_size": image_size, "channels": 1, "classes": list("abcdefg")},
                          optimizer={}, mean=0.5, std=0.25, channels_last=False)
 
@@ -361,6 +362,14 @@ def test_init_fine_tunes_a_pooled_network_at_a_new_image_size_but_not_a_flattene
     saved = torch.load(tmp_path / "pool.pt", weights_only=True)["state_dict"]
     weights = {name: value for name, value in student.net.state_dict().items() if name.endswith("weight")}
     assert len(weights) > 10 and all(torch.equal(value, saved[name].float()) for name, value in weights.items())
+    # the same network spelled another way (the variant's stages written out, another dropout rate) fits;
+    # another width does not
+    spelled_out = network("pool", 48, name="vgg", stages=[[32, 32], [64, 64], [128, 128], [256, 256]], dropout=0.1)
+    initialize_from(spelled_out, tmp_path / "pool.pt")
+    assert torch.equal(spelled_out.net.state_dict()[next(iter(weights))], weights[next(iter(weights))])
+    with pytest.raises(ConfigError, match=r"pool\.pt: holds the network .*vgg_small.* builds .*'stages'.*differs"):
+        initialize_from(network("pool", 48, name="vgg", stages=[[32, 32], [64, 64], [128, 128], [256]]),
+                        tmp_path / "pool.pt")
     with pytest.raises(ConfigError, match=r"flatten\.pt: its network was trained on 48-pixel faces .* trains on 64"):
         initialize_from(network("flatten", 64), tmp_path / "flatten.pt")
     other_normalisation = network("pool", 64)

@@ -126,21 +126,24 @@ def load_model(path: str | Path) -> FERModule:
 
 def initialize_from(module: FERModule, model: str | Path) -> None:
     """Fine-tuning: ``module``'s network starts from the weights of an exported model, a checkpoint or a
-    bundled model (``init=accurate``); only the same network on the same channels, classes and
-    normalisation fits. The image size may differ where no weight depends on it (a pooled head):
-    fine-tuning at a new resolution (Touvron et al. 2019, "FixRes")."""
+    bundled model (``init=accurate``). Only the same network on the same channels, classes and normalisation
+    fits: the same weights of the same shapes, however its config spelled it (a registered variant or its
+    ``stages`` written out; a dropout rate holds no weight). The image size may differ where no weight
+    depends on it (a pooled head): fine-tuning at a new resolution (Touvron et al. 2019, "FixRes")."""
     source = load_model(model_path(model))
-    if source.model_spec != module.model_spec:
-        raise ConfigError(f"init={model}: holds the network {source.model_spec}, but this run builds "
-                          f"{module.model_spec}; choose the model= it was trained with")
     require_same_preprocessing(f"init={model}", source.preprocessing, module.preprocessing,
                                ("channels", "classes", "mean", "std"))
-    try:
-        module.net.load_state_dict(source.net.state_dict())
-    except RuntimeError as error:  # a weight shaped by the image size (model.head=flatten)
-        raise ConfigError(f"init={model}: its network was trained on {source.preprocessing['image_size']}-pixel "
-                          f"faces and has weights that fit only that size; this run trains on "
-                          f"{module.preprocessing['image_size']} ({error})") from error
+    theirs, ours = source.net.state_dict(), module.net.state_dict()
+    differing = sorted(set(theirs) ^ set(ours)) or [k for k in ours if theirs[k].shape != ours[k].shape]
+    if differing:
+        sizes = source.preprocessing["image_size"], module.preprocessing["image_size"]
+        if set(theirs) == set(ours) and sizes[0] != sizes[1]:  # a weight shaped by the image size (head=flatten)
+            raise ConfigError(f"init={model}: its network was trained on {sizes[0]}-pixel faces and has weights "
+                              f"that fit only that size ({differing[0]}); this run trains on {sizes[1]}")
+        raise ConfigError(f"init={model}: holds the network {source.model_spec}, but this run builds "
+                          f"{module.model_spec} (weight {differing[0]} differs); choose the model= it was "
+                          "trained with")
+    module.net.load_state_dict(theirs)
 
 
 def require_same_preprocessing(label: str, theirs: dict, ours: dict, keys: Sequence[str]) -> None:
